@@ -1,0 +1,48 @@
+namespace Yakiros.VmFixtures;
+
+/// <summary>Builds the QEMU argument list: direct kernel boot, user networking on 127.0.0.1, serial to a file, QMP.</summary>
+public static class QemuCommandLine
+{
+    public const string StandInInit = "/usr/lib/yakiros-harness/standin-init";
+
+    /// <summary>The kernel command line; <paramref name="init"/> is what the pre-init execs as PID 1.</summary>
+    public static string KernelAppend(string init) =>
+        $"console=ttyS0 quiet net.ifnames=0 panic=-1 root=/dev/vda rw printk.devkmsg=on yakiros.init={init}";
+
+    public static IReadOnlyList<string> Build(
+        VmOptions options, Accelerator accelerator, GuestImage image, RunDirectory run,
+        IReadOnlyList<PortForward> forwards, string init = StandInInit)
+    {
+        if (accelerator == Accelerator.Auto)
+            throw new ArgumentException("Choose kvm or tcg before building the command line.", nameof(accelerator));
+        var hostfwd = string.Concat(forwards.Select(f => $",hostfwd=tcp:127.0.0.1:{f.HostPort}-:{f.GuestPort}"));
+        return
+        [
+            .. AcceleratorArgs(accelerator),
+            "-smp", options.Cpus.ToString(),
+            "-m", options.MemoryMb.ToString(),
+            "-M", "pc",
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-serial", $"file:{run.ConsoleLog}",
+            "-monitor", "none",
+            "-qmp", $"unix:{run.QmpSocket},server=on,wait=off",
+            "-kernel", image.Kernel,
+            "-initrd", image.Initramfs,
+            "-append", KernelAppend(init),
+            "-drive", $"file={run.Overlay},if=virtio,format=qcow2,cache=unsafe",
+            "-netdev", $"user,id=n0,restrict=on{hostfwd}",
+            "-device", "virtio-net-pci,netdev=n0,romfile=",
+        ];
+    }
+
+    public static IReadOnlyList<string> AcceleratorArgs(Accelerator accelerator) => accelerator switch
+    {
+        Accelerator.Kvm => ["-accel", "kvm", "-cpu", "host"],
+        Accelerator.Tcg => ["-accel", "tcg,thread=multi", "-cpu", "max"],
+        _ => throw new ArgumentOutOfRangeException(nameof(accelerator), accelerator, "kvm or tcg"),
+    };
+
+    /// <summary>Arguments for the copy-on-write overlay over the cached base disk.</summary>
+    public static IReadOnlyList<string> OverlayArgs(GuestImage image, RunDirectory run) =>
+        ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image.RootDisk, run.Overlay];
+}

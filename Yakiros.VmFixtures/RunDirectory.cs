@@ -1,0 +1,41 @@
+namespace Yakiros.VmFixtures;
+
+/// <summary>The per-run folder: overlay disk, console log, QEMU log, QMP socket. Removed when the VM is disposed cleanly.</summary>
+public sealed record RunDirectory(string Path)
+{
+    public string Overlay => System.IO.Path.Combine(Path, "overlay.qcow2");
+    public string ConsoleLog => System.IO.Path.Combine(Path, "console.log");
+    public string QemuLog => System.IO.Path.Combine(Path, "qemu.log");
+    public string QmpSocket => System.IO.Path.Combine(Path, "qmp.sock");
+    public string QemuPidFile => System.IO.Path.Combine(Path, "qemu.pid");
+    /// <summary>When this file exists, the guard leaves QEMU running after the test host exits.</summary>
+    public string KeepMarker => System.IO.Path.Combine(Path, "keep");
+    public string OwnerFile => System.IO.Path.Combine(Path, "owner.pid");
+
+    /// <summary>Makes a fresh run folder and removes the folders of runs whose test host is gone.</summary>
+    public static RunDirectory Create(string root)
+    {
+        Directory.CreateDirectory(root);
+        RemoveAbandoned(root);
+        var run = new RunDirectory(System.IO.Path.Combine(root, $"run-{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]));
+        Directory.CreateDirectory(run.Path);
+        File.WriteAllText(run.OwnerFile, Environment.ProcessId.ToString());
+        return run;
+    }
+
+    private static void RemoveAbandoned(string root)
+    {
+        foreach (var dir in Directory.GetDirectories(root, "run-*"))
+        {
+            var run = new RunDirectory(dir);
+            if (File.Exists(run.KeepMarker)) continue;
+            if (File.Exists(run.OwnerFile) && int.TryParse(File.ReadAllText(run.OwnerFile), out var pid) && Directory.Exists($"/proc/{pid}")) continue;
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    public void Delete()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Yakiros.VmFixtures;
+
+/// <summary>
+/// One running guest: QEMU with direct kernel boot on a copy-on-write overlay of the cached image, the serial
+/// console followed for badness, QMP for snapshots, a persistent SSH channel, and TCP forwards on 127.0.0.1.
+/// Start it with <see cref="StartAsync"/>; dispose it to stop QEMU (gracefully, then by force).
+/// </summary>
+public sealed class VirtualMachine : IAsyncDisposable
+{
+    public const string SshReadyMarker = "yakiros-harness: ssh ready";
+    private const int SshGuestPort = 22;
+    private const int PortConflictRetries = 3;
+
+    private readonly VmOptions _options;
+    private readonly Action<string> _log;
+    private readonly QemuProcess _qemu;
+    private readonly GuestConsole _console;
+    private readonly GuestLifeline _lifeline;
+    private QmpClient? _qmp;
+    private string? _failure;
+    private bool _disposed;
+
+    private VirtualMachine(VmOptions options, Action<string> log, GuestImage image, AcceleratorChoice accelerator, RunDirectory run,
+        IReadOnlyList<PortForward> forwards, QemuProcess qemu, GuestConsole console, GuestLifeline lifeline)
+    {
+        _options = options;
+        _log = log;
+        Image = image;
+        Accelerator = accelerator;
+        Run = run;
+        Forwards = forwards;
+        _qemu = qemu;
+        _console = console;
+        _lifeline = lifeline;
+        Shell = new GuestShell(SshEndpoint.For(image, HostPortFor(SshGuestPort)), lifeline);
+    }
+
+    public GuestImage Image { get; }
+    public AcceleratorChoice Accelerator { get; }
+    public RunDirectory Run { get; }
+    public IReadOnlyList<PortForward> Forwards { get; }
+    public GuestShell Shell { get; }
+    public GuestConsole Console => _console;
+    public int? QemuPid => _qemu.QemuPid;
+    public bool HasExited => _qemu.HasExited;
+
+    /// <summary>QEMU start until the SSH channel was open.</summary>
+    public TimeSpan BootTime { get; private set; }
+
+    /// <summary>QEMU start until the guest printed that sshd listens (the raw readiness the harness builds on).</summary>
+    public TimeSpan ConsoleReadyTime { get; private set; }
+
+    /// <summary>The last <see cref="RestoreAsync"/>: monitor loadvm until the SSH channel was open again.</summary>
+    public TimeSpan LastRestoreTime { get; private set; }
+
+    /// <summary>The ssh command that gets a human into this guest.</summary>
+    public string SshCommand => Shell.Endpoint.HumanCommand(Path.Combine(Run.Path, "known_hosts"));
+
+    public int HostPortFor(int guestPort) =>
+        Forwards.FirstOrDefault(f => f.GuestPort == guestPort)?.HostPort
+        ?? throw new ArgumentException($"Guest port {guestPort} is not forwarded; ask for it in VmStartRequest.GuestPorts.", nameof(guestPort));
+
+    /// <summary>Builds the image if needed, boots it and returns once SSH works (or throws saying why not).</summary>
+    public static async Task<VirtualMachine> StartAsync(VmOptions options, VmStartRequest? request = null, Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        request ??= new VmStartRequest();
+        log ??= _ => { };
+        var qemuBinary = HostTools.RequireQemu(options);
+        var qemuImg = HostTools.Require(HostTools.QemuImg);
+        var image = await new GuestImageBuilder(options, log).EnsureAsync(cancellationToken);
+        var accelerator = await AcceleratorProbe.ChooseAsync(options, qemuBinary, image, cancellationToken);
+        log($"accelerator: {accelerator}");
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var run = RunDirectory.Create(options.ResolvedRunsDir);
+            var overlay = await ProcessRunner.RunAsync(qemuImg, QemuCommandLine.OverlayArgs(image, run), null, cancellationToken);
+            if (overlay.ExitCode != 0)
+                throw new VmException($"qemu-img could not create the overlay {run.Overlay}: {overlay.TailText}");
+            var forwards = HostPorts.Allocate([SshGuestPort, .. request.GuestPorts]);
+            var arguments = QemuCommandLine.Build(options, accelerator.Accelerator, image, run, forwards, request.Init);
+            var vm = await LaunchAsync(options, log, image, accelerator, run, forwards, qemuBinary, arguments, cancellationToken);
+            try
+            {
+                await vm.WaitForBootAsync(cancellationToken);
+                return vm;
+            }
+            catch (GuestDiedException) when (attempt < PortConflictRetries && vm._qemu.Log.Contains("Could not set up host forwarding rule", StringComparison.Ordinal))
+            {
+                log($"a forwarded port was taken by another program; retrying with new ports (attempt {attempt + 1})");
+                await vm.DisposeAsync();
+            }
+            catch
+            {
+                vm.MarkFailed("boot failed");
+                await vm.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    private static async Task<VirtualMachine> LaunchAsync(VmOptions options, Action<string> log, GuestImage image, AcceleratorChoice accelerator,
+        RunDirectory run, IReadOnlyList<PortForward> forwards, string qemuBinary, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        GuestConsole? console = null;
+        var lifeline = new GuestLifeline(() => console?.Tail() ?? "");
+        console = new GuestConsole(run.ConsoleLog, finding => lifeline.Kill($"{finding.Kind} on the console: {finding.Line}"));
+        var qemu = await QemuProcess.StartAsync(qemuBinary, arguments, run, cancellationToken);
+        var vm = new VirtualMachine(options, log, image, accelerator, run, forwards, qemu, console, lifeline);
+        File.WriteAllText(Path.Combine(run.Path, "known_hosts"), vm.Shell.Endpoint.KnownHostsLine + "\n");
+        _ = qemu.Exited.ContinueWith(t => lifeline.Kill($"QEMU exited with code {t.Result}. QEMU said:\n{LastLines(qemu.Log, 15)}"), TaskScheduler.Default);
+        log($"QEMU pid {qemu.QemuPid}, run folder {run.Path}, forwards {string.Join(", ", forwards.Select(f => $"guest:{f.GuestPort}->127.0.0.1:{f.HostPort}"))}");
+        return vm;
+    }
+
+    private async Task WaitForBootAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        await _lifeline.RunAsync("boot (waiting for the guest's sshd)", _options.BootTimeout, cancellationToken,
+            token => _console.WaitForAsync(SshReadyMarker, 0, token), () => $"no '{SshReadyMarker}' line on the console after {clock.Elapsed.TotalSeconds:F1} s");
+        ConsoleReadyTime = clock.Elapsed;
+        var remaining = _options.BootTimeout - clock.Elapsed;
+        await Shell.ConnectAsync(remaining > TimeSpan.FromSeconds(10) ? remaining : TimeSpan.FromSeconds(10), cancellationToken);
+        BootTime = clock.Elapsed;
+        _qmp = await _lifeline.RunAsync("QMP connection", TimeSpan.FromSeconds(10), cancellationToken, token => QmpClient.ConnectAsync(Run.QmpSocket, token));
+        _log($"guest ready: sshd listening after {ConsoleReadyTime.TotalSeconds:F2} s, SSH channel open after {BootTime.TotalSeconds:F2} s ({Accelerator.Accelerator})");
+    }
+
+    /// <summary>Saves the running guest (RAM and disk) inside the overlay under <paramref name="name"/>.</summary>
+    public async Task SnapshotAsync(string name = "clean", CancellationToken cancellationToken = default)
+    {
+        // No SSH session may live in the snapshot: the client's side of it would be gone after a restore.
+        Shell.Disconnect();
+        await Monitor($"savevm {name}", cancellationToken);
+        await Shell.ConnectAsync(TimeSpan.FromSeconds(30), cancellationToken);
+    }
+
+    /// <summary>Rewinds the guest to snapshot <paramref name="name"/>: every change since is gone. Reconnects SSH.</summary>
+    public async Task RestoreAsync(string name = "clean", CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        Shell.Disconnect();
+        await Monitor($"loadvm {name}", cancellationToken);
+        await Shell.ConnectAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        LastRestoreTime = clock.Elapsed;
+        // The guest clock was saved with the snapshot; put it back to now.
+        await Shell.RunAsync($"date -u -s @{DateTimeOffset.UtcNow.ToUnixTimeSeconds()} >/dev/null", cancellationToken: cancellationToken);
+    }
+
+    private Task<string> Monitor(string command, CancellationToken cancellationToken) =>
+        _lifeline.RunAsync($"QEMU monitor `{command}`", TimeSpan.FromSeconds(60), cancellationToken,
+            token => (_qmp ?? throw new VmException("QMP is not connected.")).HumanAsync(command, token));
+
+    /// <summary>A TCP connection from the host to <paramref name="guestPort"/> through its forward.</summary>
+    public Task<TcpClient> ConnectTcpAsync(int guestPort, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var hostPort = HostPortFor(guestPort);
+        return _lifeline.RunAsync($"TCP connection to guest port {guestPort} (127.0.0.1:{hostPort})", timeout ?? TimeSpan.FromSeconds(10), cancellationToken,
+            async token =>
+            {
+                var client = new TcpClient { NoDelay = true };
+                try
+                {
+                    await client.ConnectAsync("127.0.0.1", hostPort, token);
+                    return client;
+                }
+                catch
+                {
+                    client.Dispose();
+                    throw;
+                }
+            });
+    }
+
+    /// <summary>Marks the VM as failed: with KeepVmOnFailure it is then left running at dispose.</summary>
+    public void MarkFailed(string why) => _failure ??= why;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        var failure = _failure ?? _lifeline.Reason;
+        var keep = failure is not null && _options.KeepVmOnFailure && !_qemu.HasExited;
+        await Shell.DisposeAsync();
+        if (keep)
+        {
+            File.WriteAllText(Run.KeepMarker, failure);
+            _log($"VM kept running after failure ({failure}). Get in with: {SshCommand}\n" +
+                 $"Console log: {Run.ConsoleLog}. Stop it with: kill {QemuPid}");
+        }
+        else
+        {
+            await _qemu.StopAsync(Quit, TimeSpan.FromSeconds(3));
+        }
+        if (_qmp is not null) await _qmp.DisposeAsync();
+        await _qemu.DisposeAsync();
+        await _console.DisposeAsync();
+        _lifeline.Dispose();
+        if (!keep && failure is null) Run.Delete();
+    }
+
+    private async Task Quit(CancellationToken token)
+    {
+        if (_qmp is not null) await _qmp.ExecuteAsync("quit", null, token);
+        else throw new VmException("no QMP");
+    }
+
+    private static string LastLines(string text, int count)
+    {
+        var lines = text.TrimEnd().Split('\n');
+        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - count)));
+    }
+}

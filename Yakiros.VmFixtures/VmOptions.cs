@@ -1,0 +1,64 @@
+namespace Yakiros.VmFixtures;
+
+/// <summary>
+/// Everything a user can configure about the test VM. Bound from <c>appsettings.json</c> and from
+/// environment variables prefixed <c>YAKIROS_</c> (for example <c>YAKIROS_MEMORYMB=2048</c>); see README.
+/// </summary>
+public sealed class VmOptions
+{
+    /// <summary>Guest RAM in MiB.</summary>
+    public int MemoryMb { get; set; } = 1024;
+
+    /// <summary>Guest virtual CPUs.</summary>
+    public int Cpus { get; set; } = 2;
+
+    /// <summary>auto (try KVM, fall back to TCG), kvm or tcg.</summary>
+    public Accelerator Accelerator { get; set; } = Accelerator.Auto;
+
+    /// <summary>Where built guest images are cached; defaults to $XDG_CACHE_HOME/yakiros-vmtests or ~/.cache/yakiros-vmtests.</summary>
+    public string? CacheDir { get; set; }
+
+    /// <summary>Seconds from QEMU start until the guest's SSH must answer.</summary>
+    public int BootTimeoutSeconds { get; set; } = 90;
+
+    /// <summary>Leave the VM running when it fails, and print the ssh command to get in.</summary>
+    public bool KeepVmOnFailure { get; set; }
+
+    /// <summary>The folder that holds a built <c>graph-resolver</c> and <c>graphctl</c> (used by the YakirOS categories).</summary>
+    public string? BuildDir { get; set; }
+
+    /// <summary>The QEMU system emulator to run: a name looked up on PATH, or a path.</summary>
+    public string QemuBinary { get; set; } = "qemu-system-x86_64";
+
+    /// <summary>The guest-config folder; found by walking up from the test assembly when empty.</summary>
+    public string? GuestConfigDir { get; set; }
+
+    /// <summary>Where per-run state (overlay, console log, QMP socket) lives; defaults to the system temp folder.</summary>
+    public string? RunsDir { get; set; }
+
+    public string ResolvedCacheDir => CacheDir is { Length: > 0 } dir
+        ? Path.GetFullPath(dir)
+        : Path.Combine(
+            Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
+                ? xdg
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+            "yakiros-vmtests");
+
+    public string ResolvedRunsDir => RunsDir is { Length: > 0 } dir
+        ? Path.GetFullPath(dir)
+        : Path.Combine(Path.GetTempPath(), $"yakiros-vm-{Environment.UserName}");
+
+    public TimeSpan BootTimeout => TimeSpan.FromSeconds(BootTimeoutSeconds);
+
+    /// <summary>Rejects values no VM can run with, naming the setting and the fix.</summary>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (MemoryMb < 256) problems.Add($"MemoryMb={MemoryMb}: the guest needs at least 256 (set YAKIROS_MEMORYMB)");
+        if (Cpus is < 1 or > 64) problems.Add($"Cpus={Cpus}: use 1 to 64 (set YAKIROS_CPUS)");
+        if (BootTimeoutSeconds < 5) problems.Add($"BootTimeoutSeconds={BootTimeoutSeconds}: use at least 5 (set YAKIROS_BOOTTIMEOUTSECONDS)");
+        if (string.IsNullOrWhiteSpace(QemuBinary)) problems.Add("QemuBinary is empty (set YAKIROS_QEMUBINARY)");
+        if (problems.Count > 0)
+            throw new VmConfigurationException("Invalid VM options: " + string.Join("; ", problems));
+    }
+}

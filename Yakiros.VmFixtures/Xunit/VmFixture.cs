@@ -1,0 +1,66 @@
+using Xunit;
+
+namespace Yakiros.VmFixtures.Xunit;
+
+/// <summary>
+/// An xUnit fixture that boots one guest for a class or collection. A missing host prerequisite becomes an explicit
+/// skip carrying the install command; any other start failure fails every test with the full explanation.
+/// </summary>
+public class VmFixture : IAsyncLifetime
+{
+    private static readonly TimeSpan StartBudget = TimeSpan.FromMinutes(25); // includes a cold image build
+    private VirtualMachine? _vm;
+    private Exception? _startFailure;
+
+    public VmOptions Options { get; private set; } = new();
+
+    /// <summary>Why the VM cannot run on this host (a skip reason), or null.</summary>
+    public string? UnavailableReason { get; private set; }
+
+    /// <summary>The init and ports this fixture's guest runs with.</summary>
+    protected virtual VmStartRequest Request => new();
+
+    /// <summary>The options this fixture uses; tests of the fixture itself override it.</summary>
+    protected virtual VmOptions LoadOptions() => VmOptionsLoader.Load();
+
+    public virtual async Task InitializeAsync()
+    {
+        using var budget = new CancellationTokenSource(StartBudget);
+        try
+        {
+            Options = LoadOptions();
+            _vm = await VirtualMachine.StartAsync(Options, Request, HarnessLog.Write, budget.Token);
+            await OnStartedAsync(_vm, budget.Token);
+        }
+        catch (PrerequisiteMissingException e)
+        {
+            UnavailableReason = e.Message;
+            HarnessLog.Write($"SKIP: {e.Message}");
+        }
+        catch (Exception e)
+        {
+            _startFailure = e;
+            HarnessLog.Write($"VM fixture failed to start: {e.Message}");
+        }
+    }
+
+    /// <summary>Runs once the guest answers over SSH (for example, to take the clean snapshot).</summary>
+    protected virtual Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The running VM; skips the calling test when the host cannot run one, fails it when the VM did not start.</summary>
+    public VirtualMachine Vm
+    {
+        get
+        {
+            Skip.If(UnavailableReason is not null, UnavailableReason);
+            if (_startFailure is not null)
+                throw new VmException($"The test VM did not start: {_startFailure.Message}", _startFailure);
+            return _vm!;
+        }
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        if (_vm is not null) await _vm.DisposeAsync();
+    }
+}

@@ -1,0 +1,39 @@
+using Yakiros.VmFixtures;
+using Yakiros.VmTool;
+
+// yakiros-vmtool: prepare | bench [--cold] [--rounds N] | guard-demo
+var command = args.FirstOrDefault() ?? "help";
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+try
+{
+    var options = VmOptionsLoader.Load();
+    return command switch
+    {
+        "prepare" => await Prepare.RunAsync(options, interrupt.Token),
+        "bench" => await Benchmark.RunAsync(options, args.Skip(1).ToArray(), interrupt.Token),
+        "guard-demo" => await GuardDemo.RunAsync(options, interrupt.Token),
+        _ => Usage(),
+    };
+}
+catch (VmException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return e is PrerequisiteMissingException ? 3 : 2;
+}
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("interrupted");
+    return 130;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: yakiros-vmtool <command>
+          prepare              build the guest image into the cache (if needed), with progress
+          bench [--cold] [--rounds N]
+                               measure image build, boot-to-SSH, command latency and restore against a cold boot
+        """);
+    return 64;
+}
