@@ -17,6 +17,7 @@ public sealed class GuestConsole : IAsyncDisposable
     private readonly Lock _gate = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _scannedUpTo;
+    private long _consumedBytes;
 
     public GuestConsole(string path, Action<ConsoleFinding> onFatal)
     {
@@ -56,6 +57,14 @@ public sealed class GuestConsole : IAsyncDisposable
 
     public int Length { get { lock (_gate) return _text.Length; } }
 
+    /// <summary>Waits (briefly) until everything in the log file has been read and scanned, e.g. after QEMU exited.</summary>
+    public async Task CatchUpAsync(TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline && File.Exists(_path) && new FileInfo(_path).Length > Interlocked.Read(ref _consumedBytes))
+            await Task.Delay(10);
+    }
+
     private async Task FollowAsync()
     {
         var buffer = new byte[64 * 1024];
@@ -70,6 +79,7 @@ public sealed class GuestConsole : IAsyncDisposable
                 var read = stream is null ? 0 : await stream.ReadAsync(buffer, _stop.Token);
                 if (read > 0)
                 {
+                    Interlocked.Add(ref _consumedBytes, read);
                     var count = decoder.GetChars(buffer, 0, read, chars, 0);
                     Append(chars.AsSpan(0, count));
                     continue;

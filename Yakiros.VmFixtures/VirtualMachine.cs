@@ -113,7 +113,11 @@ public sealed class VirtualMachine : IAsyncDisposable
         var qemu = await QemuProcess.StartAsync(qemuBinary, arguments, run, cancellationToken);
         var vm = new VirtualMachine(options, log, image, accelerator, run, forwards, qemu, console, lifeline);
         File.WriteAllText(Path.Combine(run.Path, "known_hosts"), vm.Shell.Endpoint.KnownHostsLine + "\n");
-        _ = qemu.Exited.ContinueWith(t => lifeline.Kill($"QEMU exited with code {t.Result}. QEMU said:\n{LastLines(qemu.Log, 15)}"), TaskScheduler.Default);
+        _ = qemu.Exited.ContinueWith(async exited =>
+        {
+            await console.CatchUpAsync(TimeSpan.FromSeconds(1)); // a panic on the console is the better reason
+            lifeline.Kill($"QEMU exited with code {exited.Result}. QEMU said:\n{LastLines(qemu.Log, 15)}");
+        }, TaskScheduler.Default);
         log($"QEMU pid {qemu.QemuPid}, run folder {run.Path}, forwards {string.Join(", ", forwards.Select(f => $"guest:{f.GuestPort}->127.0.0.1:{f.HostPort}"))}");
         return vm;
     }

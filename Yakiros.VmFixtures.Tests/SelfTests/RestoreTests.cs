@@ -1,0 +1,27 @@
+using Xunit.Abstractions;
+
+namespace Yakiros.VmFixtures.Tests.SelfTests;
+
+/// <summary>Restoring the clean snapshot gives every test class a fresh guest.</summary>
+[Collection(GuestVmCollection.Name)]
+[Trait("Category", "Harness")]
+public sealed class RestoreTests(StandInVmFixture fixture, ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task A_restore_discards_files_and_processes_created_since_the_snapshot()
+    {
+        var vm = fixture.Vm;
+        await vm.Shell.SucceedAsync("echo dirty > /root/restore-marker && (setsid sleep 4242 </dev/null >/dev/null 2>&1 &)");
+        (await vm.Shell.RunAsync("pgrep -f 'sleep 4242'")).Succeeded.Should().BeTrue("the change exists before the restore");
+
+        await vm.RestoreAsync("clean");
+
+        var file = await vm.Shell.RunAsync("cat /root/restore-marker");
+        var process = await vm.Shell.RunAsync("pgrep -f 'sleep 4242'");
+        file.ExitCode.Should().NotBe(0, $"the file written after the snapshot must be gone ({file.Describe()})");
+        process.ExitCode.Should().Be(1, $"the process started after the snapshot must be gone ({process.Describe()})");
+        var clockSkew = await vm.Shell.SucceedAsync("date -u +%s");
+        Math.Abs(long.Parse(clockSkew.Stdout.Trim()) - DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Should().BeLessThan(5, "the restore resets the guest clock");
+        output.WriteLine($"restore took {vm.LastRestoreTime.TotalSeconds:F2} s (cold boot {vm.BootTime.TotalSeconds:F2} s)");
+    }
+}
