@@ -1,7 +1,7 @@
 using Yakiros.VmFixtures;
 using Yakiros.VmTool;
 
-// yakiros-vmtool: prepare | bench [--cold] [--rounds N] | guard-demo
+// yakiros-vmtool: prepare | bench [--cold] [--rounds N] | summary DIR | guard-demo (used by a self-test)
 var command = args.FirstOrDefault() ?? "help";
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
@@ -13,6 +13,7 @@ try
         "prepare" => await Prepare.RunAsync(options, interrupt.Token),
         "bench" => await Benchmark.RunAsync(options, args.Skip(1).ToArray(), interrupt.Token),
         "guard-demo" => await GuardDemo.RunAsync(options, interrupt.Token),
+        "summary" => ResultSummary.Run(args.ElementAtOrDefault(1) ?? "TestResults"),
         _ => Usage(),
     };
 }
@@ -34,6 +35,8 @@ static int Usage()
           prepare              build the guest image into the cache (if needed), with progress
           bench [--cold] [--rounds N]
                                measure image build, boot-to-SSH, command latency and restore against a cold boot
+          summary <results-dir>
+                               one-screen summary of the JUnit results of a run
         """);
     return 64;
 }

@@ -1,0 +1,60 @@
+using System.Xml.Linq;
+
+namespace Yakiros.VmTool;
+
+/// <summary>Prints a one-screen summary of the JUnit files a test run wrote: counts per test class, then every failure and skip with its reason.</summary>
+internal static class ResultSummary
+{
+    private sealed record Case(string Class, string Name, string Outcome, string Message, double Seconds);
+
+    public static int Run(string resultsDir)
+    {
+        var files = Directory.Exists(resultsDir) ? Directory.GetFiles(resultsDir, "*.junit.xml", SearchOption.AllDirectories) : [];
+        if (files.Length == 0)
+        {
+            Console.Error.WriteLine($"no JUnit results under {resultsDir}");
+            return 2;
+        }
+        var cases = files.SelectMany(Read).ToList();
+        Console.WriteLine();
+        Console.WriteLine($"{"test class",-58} {"pass",5} {"fail",5} {"skip",5} {"time",8}");
+        foreach (var group in cases.GroupBy(c => c.Class).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            Console.WriteLine($"{Shorten(group.Key, 58),-58} {Count(group, "pass"),5} {Count(group, "fail"),5} {Count(group, "skip"),5} {group.Sum(c => c.Seconds),7:F1}s");
+        }
+        Console.WriteLine($"{"TOTAL",-58} {Count(cases, "pass"),5} {Count(cases, "fail"),5} {Count(cases, "skip"),5} {cases.Sum(c => c.Seconds),7:F1}s");
+        foreach (var (outcome, title) in new[] { ("fail", "FAILED"), ("skip", "SKIPPED") })
+        {
+            var some = cases.Where(c => c.Outcome == outcome).ToList();
+            if (some.Count == 0) continue;
+            Console.WriteLine();
+            Console.WriteLine($"{title}:");
+            foreach (var c in some) Console.WriteLine($"  {Shorten(c.Class, 40)}.{c.Name}\n      {FirstLine(c.Message)}");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"results: {string.Join(", ", files.Select(f => Path.GetRelativePath(Environment.CurrentDirectory, f)))} (and the .trx beside them)");
+        return Count(cases, "fail") == 0 ? 0 : 1;
+    }
+
+    private static IEnumerable<Case> Read(string file) =>
+        XDocument.Load(file).Descendants("testcase").Select(t =>
+        {
+            var failure = t.Element("failure") ?? t.Element("error");
+            var skipped = t.Element("skipped");
+            var outcome = failure is not null ? "fail" : skipped is not null ? "skip" : "pass";
+            var message = (string?)failure?.Attribute("message") ?? failure?.Value ?? (string?)skipped?.Attribute("message") ?? skipped?.Value ?? "";
+            var name = (string?)t.Attribute("name") ?? "?";
+            var cls = (string?)t.Attribute("classname") ?? "?";
+            if (name.StartsWith(cls + ".", StringComparison.Ordinal)) name = name[(cls.Length + 1)..];
+            return new Case(cls, name, outcome, message, double.TryParse((string?)t.Attribute("time"), System.Globalization.CultureInfo.InvariantCulture, out var s) ? s : 0);
+        });
+
+    private static int Count(IEnumerable<Case> cases, string outcome) => cases.Count(c => c.Outcome == outcome);
+
+    private static string FirstLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() is { } line
+            ? (line.Length > 200 ? line[..200] + "…" : line)
+            : "(no message)";
+
+    private static string Shorten(string text, int max) => text.Length <= max ? text : "…" + text[^(max - 1)..];
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env pwsh
+# The YakirOS VM test suite from PowerShell (same commands as run.sh):
+#   dotnet tool restore; dotnet pwsh ./run.ps1 setup | check | prepare | bench [--cold] | [dotnet test arguments...]
+# Extra arguments go to `dotnet test`, e.g. dotnet pwsh ./run.ps1 --filter Category=Harness
+$ErrorActionPreference = 'Stop'
+Set-Location $PSScriptRoot
+
+$AptPackages = @('qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'fakechroot', 'fakeroot', 'e2fsprogs', 'kmod', 'cpio', 'zstd', 'lz4', 'openssh-client')
+$Required = [ordered]@{
+    'qemu-system-x86_64' = 'qemu-system-x86'; 'qemu-img' = 'qemu-utils'; 'mmdebstrap' = 'mmdebstrap'; 'mkfs.ext4' = 'e2fsprogs'
+    'modprobe' = 'kmod'; 'cpio' = 'cpio'; 'zstd' = 'zstd'; 'lz4' = 'lz4'; 'ssh-keygen' = 'openssh-client'; 'ssh' = 'openssh-client'
+}
+
+function Say([string] $message) { Write-Host "==> $message" -ForegroundColor Cyan }
+
+function Test-Command([string] $name) {
+    [bool](Get-Command $name -ErrorAction SilentlyContinue) -or (Test-Path "/usr/sbin/$name") -or (Test-Path "/sbin/$name")
+}
+
+function Test-Prerequisites {
+    if (-not $IsLinux) { throw 'The suite runs QEMU guests and needs a Linux host.' }
+    $missing = @($Required.Keys | Where-Object { -not (Test-Command $_) })
+    $isRoot = (& id -u) -eq '0'
+    if (-not $isRoot -and -not (Test-Command 'fakechroot')) { $missing += 'fakechroot' }
+    if ($missing.Count -gt 0) {
+        $packages = ($missing | ForEach-Object { if ($Required.Contains($_)) { $Required[$_] } else { $_ } } | Sort-Object -Unique) -join ' '
+        Write-Host "missing host programs: $($missing -join ' ')" -ForegroundColor Red
+        Write-Host "install them with:  dotnet pwsh ./run.ps1 setup   (or: sudo apt-get install -y $packages)"
+        exit 1
+    }
+    Write-Host "prerequisites: ok (dotnet $(dotnet --version), $(& qemu-system-x86_64 --version | Select-Object -First 1))"
+}
+
+function Install-Prerequisites {
+    $sudo = if ((& id -u) -eq '0') { @() } else { @('sudo') }
+    Say "installing host packages: $($AptPackages -join ' ')"
+    & @sudo apt-get update -qq
+    if ($LASTEXITCODE -ne 0) { throw 'apt-get update failed' }
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & @sudo apt-get install -y -qq --no-install-recommends @AptPackages | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw 'apt-get install failed' }
+    Test-Prerequisites
+}
+
+function Invoke-Tool {
+    & dotnet run --project Yakiros.VmTool -c Release --nologo -v q -- @args
+    if ($LASTEXITCODE -ne 0) { throw "yakiros-vmtool $($args -join ' ') failed (exit $LASTEXITCODE)" }
+}
+
+function Invoke-Tests([string[]] $extra) {
+    Test-Prerequisites
+    Say 'guest image'
+    Invoke-Tool prepare
+    $results = Join-Path 'TestResults' (Get-Date -Format 'yyyyMMdd-HHmmss')
+    Say "dotnet test -> $results"
+    & dotnet test Yakiros.sln -c Release --nologo --results-directory $results `
+        --logger 'trx' `
+        --logger "junit;LogFilePath=$PWD/$results/{assembly}.junit.xml;MethodFormat=Class;FailureBodyFormat=Verbose" `
+        --logger 'console;verbosity=normal' @extra
+    $rc = $LASTEXITCODE
+    Say "summary ($results)"
+    & dotnet run --project Yakiros.VmTool -c Release --nologo -v q -- summary $results
+    exit $rc
+}
+
+$command = if ($args.Count -gt 0) { $args[0] } else { 'test' }
+$rest = @($args | Select-Object -Skip 1)
+switch ($command) {
+    'setup' { Install-Prerequisites }
+    'check' { Test-Prerequisites }
+    'prepare' { Test-Prerequisites; Invoke-Tool prepare }
+    'bench' { Test-Prerequisites; Invoke-Tool bench @rest }
+    'test' { Invoke-Tests $rest }
+    default { Invoke-Tests @($args) }
+}

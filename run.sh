@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The YakirOS VM test suite, from a fresh machine:
+#   ./run.sh setup          install the host packages (apt, needs root or sudo)
+#   ./run.sh [dotnet test arguments...]
+#                           check prerequisites, build the guest image if needed, run every test,
+#                           write TRX + JUnit into TestResults/<run>/ and print a summary
+#   ./run.sh check          only check prerequisites
+#   ./run.sh prepare        only build (or find) the cached guest image
+#   ./run.sh bench [--cold] [--rounds N]
+#                           benchmark: image build, boot-to-SSH, command latency, restore vs cold boot
+# Extra arguments go to `dotnet test`, e.g. ./run.sh --filter Category=Harness
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(qemu-system-x86 qemu-utils mmdebstrap fakechroot fakeroot e2fsprogs kmod cpio zstd lz4 openssh-client)
+# command:package pairs the suite needs on the host
+REQUIRED=(qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils mmdebstrap:mmdebstrap mkfs.ext4:e2fsprogs
+          modprobe:kmod cpio:cpio zstd:zstd lz4:lz4 ssh-keygen:openssh-client ssh:openssh-client)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+check() {
+  local missing=() pkgs=()
+  for pair in "${REQUIRED[@]}"; do
+    have "${pair%%:*}" || { missing+=("${pair%%:*}"); pkgs+=("${pair##*:}"); }
+  done
+  if [ "$(id -u)" != 0 ] && ! have fakechroot && ! have fakeroot; then missing+=(fakechroot); pkgs+=(fakechroot fakeroot); fi
+  if ! have dotnet; then
+    echo "missing: the .NET SDK (dotnet). Install the .NET 10 SDK: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+    return 1
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "missing host programs: ${missing[*]}" >&2
+    echo "install them with:  ./run.sh setup   (or: sudo apt-get install -y $(printf '%s\n' "${pkgs[@]}" | sort -u | tr '\n' ' '))" >&2
+    return 1
+  fi
+  echo "prerequisites: ok (dotnet $(dotnet --version), $(qemu-system-x86_64 --version | head -1))"
+}
+
+setup() {
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  say "installing host packages: ${APT_PACKAGES[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+  check
+}
+
+tool() { dotnet run --project Yakiros.VmTool -c Release --nologo -v q -- "$@"; }
+
+run_tests() {
+  check
+  say "guest image"
+  tool prepare
+  local run_id results
+  run_id=$(date +%Y%m%d-%H%M%S)
+  results="TestResults/$run_id"
+  say "dotnet test -> $results"
+  local rc=0
+  dotnet test Yakiros.sln -c Release --nologo \
+    --results-directory "$results" \
+    --logger "trx" \
+    --logger "junit;LogFilePath=$PWD/$results/{assembly}.junit.xml;MethodFormat=Class;FailureBodyFormat=Verbose" \
+    --logger "console;verbosity=normal" \
+    "$@" || rc=$?
+  say "summary ($results)"
+  tool summary "$results" || true
+  return $rc
+}
+
+case "${1:-test}" in
+  setup) setup ;;
+  check) check ;;
+  prepare) check && tool prepare ;;
+  bench) shift; check && tool bench "$@" ;;
+  test) shift || true; run_tests "$@" ;;
+  *) run_tests "$@" ;;
+esac
