@@ -10,7 +10,7 @@ try
     var options = VmOptionsLoader.Load();
     return command switch
     {
-        "prepare" => await Prepare.RunAsync(options, interrupt.Token),
+        "prepare" => await Prepare.RunAsync(options, args.Contains("--dry-run"), interrupt.Token),
         "bench" => await Benchmark.RunAsync(options, args.Skip(1).ToArray(), interrupt.Token),
         "guard-demo" => await GuardDemo.RunAsync(options, interrupt.Token),
         "summary" => ResultSummary.Run(args.ElementAtOrDefault(1) ?? "TestResults"),
@@ -32,7 +32,8 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: yakiros-vmtool <command>
-          prepare              build the guest image into the cache (if needed), with progress
+          prepare [--dry-run]  build the guest image into the cache (if needed), with progress;
+                               --dry-run only shows the cache keys and what would be built
           bench [--cold] [--rounds N]
                                measure image build, boot-to-SSH, command latency and restore against a cold boot
           summary <results-dir>

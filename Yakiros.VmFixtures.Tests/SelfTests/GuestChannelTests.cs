@@ -24,13 +24,19 @@ public sealed class GuestChannelTests(StandInVmFixture fixture, ITestOutputHelpe
     }
 
     [SkippableFact]
-    public async Task The_stand_in_init_is_PID_1_and_sshd_runs_under_the_harness_subreaper()
+    public async Task The_stand_in_init_is_PID_1_and_processes_orphaned_by_ssh_never_reach_it()
     {
         var pid1 = await Vm.Shell.SucceedAsync("cat /proc/1/comm");
-        var sshdParent = await Vm.Shell.SucceedAsync("ps -o comm= -p $(ps -o ppid= -p $(pgrep -o -x sshd))");
+        // The shell exits at once; its background sleep is orphaned and adopted by the nearest subreaper.
+        var orphan = await Vm.Shell.SucceedAsync("sh -c 'sleep 300 </dev/null >/dev/null 2>&1 & echo $!'");
+        var adopter = await Vm.Shell.WaitUntilSucceedsAsync(
+            $"p=$(ps -o ppid= -p {orphan.Stdout.Trim()} | tr -d ' '); [ -n \"$p\" ] && echo \"$p $(cat /proc/$p/comm)\"", TimeSpan.FromSeconds(10));
 
         pid1.Stdout.Trim().Should().Be("tini", "the stand-in init is tini as PID 1");
-        sshdParent.Stdout.Trim().Should().Be("tini", "sshd must live under the subreaper, never as a direct child of the init under test");
+        var (adopterPid, adopterName) = (adopter.Stdout.Split(' ')[0], adopter.Stdout.Split(' ')[1].Trim());
+        adopterPid.Should().NotBe("1", "an orphan of an SSH session must never become a child of the init under test");
+        adopterName.Should().Be("tini", "the harness's subreaper adopts it");
+        await Vm.Shell.RunAsync($"kill {orphan.Stdout.Trim()}");
     }
 
     [SkippableFact]

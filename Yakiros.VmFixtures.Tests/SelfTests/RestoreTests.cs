@@ -7,17 +7,20 @@ namespace Yakiros.VmFixtures.Tests.SelfTests;
 [Trait("Category", "Harness")]
 public sealed class RestoreTests(StandInVmFixture fixture, ITestOutputHelper output)
 {
+    // Anchored, so that pgrep does not find the shell that runs it (whose command line also holds the words).
+    private const string FindSleeper = "pgrep -f '^sleep 4242$'";
+
     [SkippableFact]
     public async Task A_restore_discards_files_and_processes_created_since_the_snapshot()
     {
         var vm = fixture.Vm;
         await vm.Shell.SucceedAsync("echo dirty > /root/restore-marker && (setsid sleep 4242 </dev/null >/dev/null 2>&1 &)");
-        (await vm.Shell.RunAsync("pgrep -f 'sleep 4242'")).Succeeded.Should().BeTrue("the change exists before the restore");
+        (await vm.Shell.RunAsync(FindSleeper)).Succeeded.Should().BeTrue("the change exists before the restore");
 
         await vm.RestoreAsync("clean");
 
         var file = await vm.Shell.RunAsync("cat /root/restore-marker");
-        var process = await vm.Shell.RunAsync("pgrep -f 'sleep 4242'");
+        var process = await vm.Shell.RunAsync(FindSleeper);
         file.ExitCode.Should().NotBe(0, $"the file written after the snapshot must be gone ({file.Describe()})");
         process.ExitCode.Should().Be(1, $"the process started after the snapshot must be gone ({process.Describe()})");
         var clockSkew = await vm.Shell.SucceedAsync("date -u +%s");
