@@ -42,8 +42,16 @@ function Install-Prerequisites {
     Test-Prerequisites
 }
 
+$ToolDll = 'Yakiros.VmTool/bin/Release/net10.0/Yakiros.VmTool.dll'
+$script:ToolBuilt = $false
+
 function Invoke-Tool {
-    & dotnet run --project Yakiros.VmTool -c Release --nologo -v q -- @args
+    if (-not $script:ToolBuilt) {
+        & dotnet build Yakiros.VmTool -c Release --nologo -v q -clp:NoSummary | Out-Null
+        if ($LASTEXITCODE -ne 0) { & dotnet build Yakiros.VmTool -c Release --nologo; throw 'building Yakiros.VmTool failed' }
+        $script:ToolBuilt = $true
+    }
+    & dotnet $ToolDll @args
     if ($LASTEXITCODE -ne 0) { throw "yakiros-vmtool $($args -join ' ') failed (exit $LASTEXITCODE)" }
 }
 
@@ -59,7 +67,7 @@ function Invoke-Tests([string[]] $extra) {
         --logger 'console;verbosity=normal' @extra
     $rc = $LASTEXITCODE
     Say "summary ($results)"
-    & dotnet run --project Yakiros.VmTool -c Release --nologo -v q -- summary $results
+    & dotnet $ToolDll summary $results
     exit $rc
 }
 

@@ -47,7 +47,11 @@ setup() {
   check
 }
 
-tool() { dotnet run --project Yakiros.VmTool -c Release --nologo -v q -- "$@"; }
+TOOL_DLL=Yakiros.VmTool/bin/Release/net10.0/Yakiros.VmTool.dll
+tool() {
+  [ -n "${TOOL_BUILT:-}" ] || { dotnet build Yakiros.VmTool -c Release --nologo -v q -clp:NoSummary >/dev/null || dotnet build Yakiros.VmTool -c Release --nologo; TOOL_BUILT=1; }
+  dotnet "$TOOL_DLL" "$@"
+}
 
 run_tests() {
   check
