@@ -6,12 +6,12 @@ public static class QemuCommandLine
     public const string StandInInit = "/usr/lib/yakiros-harness/standin-init";
 
     /// <summary>The kernel command line; <paramref name="init"/> is what the pre-init execs as PID 1.</summary>
-    public static string KernelAppend(string init) =>
-        $"console=ttyS0 quiet net.ifnames=0 panic=-1 root=/dev/vda rw printk.devkmsg=on yakiros.init={init}";
+    public static string KernelAppend(string init, IEnumerable<string>? extra = null) =>
+        string.Join(' ', ["console=ttyS0", "quiet", "net.ifnames=0", "panic=-1", "root=/dev/vda", "rw", "printk.devkmsg=on", $"yakiros.init={init}", .. extra ?? []]);
 
     public static IReadOnlyList<string> Build(
         VmOptions options, Accelerator accelerator, GuestImage image, RunDirectory run,
-        IReadOnlyList<PortForward> forwards, string init = StandInInit)
+        IReadOnlyList<PortForward> forwards, string init = StandInInit, IEnumerable<string>? kernelArguments = null, string? initramfs = null)
     {
         if (accelerator == Accelerator.Auto)
             throw new ArgumentException("Choose kvm or tcg before building the command line.", nameof(accelerator));
@@ -27,8 +27,8 @@ public static class QemuCommandLine
             "-monitor", "none",
             "-qmp", $"unix:{run.QmpSocket},server=on,wait=off",
             "-kernel", image.Kernel,
-            "-initrd", image.Initramfs,
-            "-append", KernelAppend(init),
+            "-initrd", initramfs ?? image.Initramfs,
+            "-append", KernelAppend(init, kernelArguments),
             "-drive", $"file={run.Overlay},if=virtio,format=qcow2,cache=unsafe",
             "-netdev", $"user,id=n0,restrict=on{hostfwd}",
             "-device", "virtio-net-pci,netdev=n0,romfile=",

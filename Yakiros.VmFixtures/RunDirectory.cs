@@ -7,6 +7,8 @@ public sealed record RunDirectory(string Path)
     public string ConsoleLog => System.IO.Path.Combine(Path, "console.log");
     public string QemuLog => System.IO.Path.Combine(Path, "qemu.log");
     public string QmpSocket => System.IO.Path.Combine(Path, "qmp.sock");
+    /// <summary>The image's initramfs with this run's payload appended (only when there is a payload).</summary>
+    public string Initramfs => System.IO.Path.Combine(Path, "initramfs.cpio");
     public string QemuPidFile => System.IO.Path.Combine(Path, "qemu.pid");
     /// <summary>When this file exists, the guard leaves QEMU running after the test host exits.</summary>
     public string KeepMarker => System.IO.Path.Combine(Path, "keep");

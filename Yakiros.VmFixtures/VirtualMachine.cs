@@ -83,7 +83,8 @@ public sealed class VirtualMachine : IAsyncDisposable
             if (overlay.ExitCode != 0)
                 throw new VmException($"qemu-img could not create the overlay {run.Overlay}: {overlay.TailText}");
             var forwards = HostPorts.Allocate([SshGuestPort, .. request.GuestPorts]);
-            var arguments = QemuCommandLine.Build(options, accelerator.Accelerator, image, run, forwards, request.Init);
+            var initramfs = WritePayload(image, run, request.Payload);
+            var arguments = QemuCommandLine.Build(options, accelerator.Accelerator, image, run, forwards, request.Init, request.KernelArguments, initramfs);
             var vm = await LaunchAsync(options, log, image, accelerator, run, forwards, qemuBinary, arguments, cancellationToken);
             try
             {
@@ -102,6 +103,16 @@ public sealed class VirtualMachine : IAsyncDisposable
                 throw;
             }
         }
+    }
+
+    /// <summary>The image's initramfs with the payload cpio appended (the kernel unpacks both), or null without a payload.</summary>
+    private static string? WritePayload(GuestImage image, RunDirectory run, IReadOnlyList<PayloadFile> payload)
+    {
+        if (payload.Count == 0) return null;
+        using var output = File.Create(run.Initramfs);
+        using (var input = File.OpenRead(image.Initramfs)) input.CopyTo(output);
+        CpioArchive.Write(output, payload);
+        return run.Initramfs;
     }
 
     private static async Task<VirtualMachine> LaunchAsync(VmOptions options, Action<string> log, GuestImage image, AcceleratorChoice accelerator,

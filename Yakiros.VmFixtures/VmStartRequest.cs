@@ -8,4 +8,10 @@ public sealed record VmStartRequest
 
     /// <summary>Guest TCP ports to forward to dynamically chosen 127.0.0.1 ports (SSH is always forwarded).</summary>
     public IReadOnlyList<int> GuestPorts { get; init; } = [];
+
+    /// <summary>Files copied into the guest's root before boot (delivered in an initramfs appended for this run).</summary>
+    public IReadOnlyList<PayloadFile> Payload { get; init; } = [];
+
+    /// <summary>Extra kernel command-line words, e.g. <c>yakiros.leave-mounts=run,devpts</c>.</summary>
+    public IReadOnlyList<string> KernelArguments { get; init; } = [];
 }

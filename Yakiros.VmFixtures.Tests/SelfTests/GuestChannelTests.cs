@@ -40,6 +40,16 @@ public sealed class GuestChannelTests(StandInVmFixture fixture, ITestOutputHelpe
     }
 
     [SkippableFact]
+    public async Task A_payload_given_at_start_is_in_the_guest_root_with_its_mode()
+    {
+        var probe = await Vm.Shell.SucceedAsync(StandInVmFixture.PayloadProbe);
+        var mode = await Vm.Shell.SucceedAsync($"stat -c %a {StandInVmFixture.PayloadProbe}");
+
+        probe.Stdout.Should().Be("payload-ok\n");
+        mode.Stdout.Trim().Should().Be("755");
+    }
+
+    [SkippableFact]
     public async Task A_failing_command_that_must_succeed_says_what_it_printed()
     {
         var act = () => Vm.Shell.SucceedAsync("echo partial; ls /no/such/path");

@@ -7,7 +7,13 @@ public sealed class StandInVmFixture : VmFixture
 {
     public const int EchoPort = 7000;
 
-    protected override VmStartRequest Request => new() { GuestPorts = [EchoPort] };
+    public const string PayloadProbe = "/usr/local/bin/yakiros-payload-probe";
+
+    protected override VmStartRequest Request => new()
+    {
+        GuestPorts = [EchoPort],
+        Payload = [new PayloadFile(PayloadProbe, "#!/bin/sh\necho payload-ok\n"u8.ToArray(), PayloadFile.Executable)],
+    };
 
     protected override Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken) => vm.SnapshotAsync("clean", cancellationToken);
 }
