@@ -47,6 +47,9 @@ public sealed class VirtualMachine : IAsyncDisposable
     public int? QemuPid => _qemu.QemuPid;
     public bool HasExited => _qemu.HasExited;
 
+    /// <summary>Why the guest is gone (QEMU exited, kernel panic), or null while it lives.</summary>
+    public string? DeathReason => _lifeline.Reason;
+
     /// <summary>QEMU start until the SSH channel was open.</summary>
     public TimeSpan BootTime { get; private set; }
 

@@ -27,6 +27,12 @@ public sealed class VmOptions
     /// <summary>The folder that holds a built <c>graph-resolver</c> and <c>graphctl</c> (used by the YakirOS categories).</summary>
     public string? BuildDir { get; set; }
 
+    /// <summary>Report known YakirOS defects as known (skipped with the defect id) rather than as raw failures.</summary>
+    public bool KnownDefectMarkers { get; set; } = true;
+
+    /// <summary>Route the harness around known defects that would hide every other result (each one is logged).</summary>
+    public bool Workarounds { get; set; } = true;
+
     /// <summary>The QEMU system emulator to run: a name looked up on PATH, or a path.</summary>
     public string QemuBinary { get; set; } = "qemu-system-x86_64";
 

@@ -8,7 +8,7 @@ namespace Yakiros.VmFixtures.Xunit;
 /// </summary>
 public class VmFixture : IAsyncLifetime
 {
-    private static readonly TimeSpan StartBudget = TimeSpan.FromMinutes(25); // includes a cold image build
+    protected static readonly TimeSpan StartBudget = TimeSpan.FromMinutes(25); // includes a cold image build
     private VirtualMachine? _vm;
     private Exception? _startFailure;
 
@@ -29,8 +29,8 @@ public class VmFixture : IAsyncLifetime
         try
         {
             Options = LoadOptions();
-            _vm = await VirtualMachine.StartAsync(Options, Request, HarnessLog.Write, budget.Token);
-            await OnStartedAsync(_vm, budget.Token);
+            await PrepareAsync(budget.Token);
+            _vm = await StartVmAsync(budget.Token);
         }
         catch (PrerequisiteMissingException e)
         {
@@ -44,8 +44,35 @@ public class VmFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Runs before the first boot; throw <see cref="PrerequisiteMissingException"/> to skip every test with its message.</summary>
+    protected virtual Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Runs once the guest answers over SSH (for example, to take the clean snapshot).</summary>
     protected virtual Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task<VirtualMachine> StartVmAsync(CancellationToken cancellationToken)
+    {
+        var vm = await VirtualMachine.StartAsync(Options, Request, HarnessLog.Write, cancellationToken);
+        try
+        {
+            await OnStartedAsync(vm, cancellationToken);
+            return vm;
+        }
+        catch
+        {
+            await vm.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Replaces a dead or unusable guest with a freshly booted one.</summary>
+    protected async Task<VirtualMachine> RebootAsync(CancellationToken cancellationToken)
+    {
+        if (_vm is not null) await _vm.DisposeAsync();
+        _vm = null;
+        _vm = await StartVmAsync(cancellationToken);
+        return _vm;
+    }
 
     /// <summary>The running VM; skips the calling test when the host cannot run one, fails it when the VM did not start.</summary>
     public VirtualMachine Vm
@@ -55,7 +82,7 @@ public class VmFixture : IAsyncLifetime
             Skip.If(UnavailableReason is not null, UnavailableReason);
             if (_startFailure is not null)
                 throw new VmException($"The test VM did not start: {_startFailure.Message}", _startFailure);
-            return _vm!;
+            return _vm ?? throw new VmException("The test VM is gone (a previous reboot failed); see the earlier failures.");
         }
     }
 

@@ -1,0 +1,78 @@
+namespace Yakiros.VmFixtures.Yakiros;
+
+/// <summary>
+/// A typed client of graph-resolver's control socket. It talks to the socket at its real path
+/// (<see cref="SocketPath"/>) through socat in the guest, so that graphctl's own defects (a wrong socket path)
+/// fail only the test that checks graphctl. Every call has a deadline; a PID 1 that does not answer is named,
+/// with what the kernel says it is doing.
+/// </summary>
+public sealed class GraphCtl(GuestShell shell)
+{
+    public const string SocketPath = "/run/graph-resolver.sock";
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Sends one command and returns the reply text (graph-resolver answers every command in text, errors included).</summary>
+    public async Task<string> SendAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var limit = timeout ?? DefaultTimeout;
+        var seconds = Math.Max(1, (int)Math.Ceiling(limit.TotalSeconds));
+        var result = await shell.RunAsync(
+            $"printf '%s' {ShellQuote.Quote(command)} | timeout {seconds + 1} socat -t{seconds} - UNIX-CONNECT:{SocketPath}",
+            limit + TimeSpan.FromSeconds(10), cancellationToken);
+        if (result.ExitCode == 124 || (result.Succeeded && result.Stdout.Length == 0))
+            throw await UnresponsiveAsync(command, limit, cancellationToken);
+        if (!result.Succeeded)
+            throw new GraphCtlException($"The control socket {SocketPath} refused `{command}`: {result.Describe()}");
+        return result.Stdout;
+    }
+
+    public async Task<GraphStatus> StatusAsync(CancellationToken cancellationToken = default) =>
+        GraphStatus.Parse(await SendAsync("status", cancellationToken: cancellationToken));
+
+    public async Task<GraphAnalysis> AnalyzeAsync(CancellationToken cancellationToken = default) =>
+        GraphAnalysis.Parse(await SendAsync("analyze", cancellationToken: cancellationToken));
+
+    /// <summary>Runs the guest's graphctl binary itself (its own socket lookup included), with a deadline.</summary>
+    public Task<CommandResult> GraphctlAsync(string arguments, CancellationToken cancellationToken = default) =>
+        shell.RunAsync($"timeout {DefaultTimeout.TotalSeconds:0} {YakirosBuild.GraphctlGuestPath} {arguments}", DefaultTimeout + TimeSpan.FromSeconds(10), cancellationToken);
+
+    /// <summary>Polls `status` until <paramref name="condition"/> holds; on the deadline, says what the last table showed.</summary>
+    public async Task<GraphStatus> WaitForStatusAsync(Func<GraphStatus, bool> condition, TimeSpan timeout, string what,
+        CancellationToken cancellationToken = default)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        GraphStatus? last = null;
+        try
+        {
+            while (true)
+            {
+                last = await StatusAsync(deadline.Token);
+                if (condition(last)) return last;
+                await Task.Delay(250, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new GuestTimeoutException($"{what} did not happen within {timeout.TotalSeconds:0} s. Last status:\n{last?.Raw ?? "(none)"}");
+        }
+    }
+
+    /// <summary>What PID 1 is doing, from /proc: name, state, kernel wait channel and current syscall.</summary>
+    public async Task<string> DiagnosePid1Async(CancellationToken cancellationToken = default)
+    {
+        var probe = await shell.RunAsync(
+            "echo \"comm=$(cat /proc/1/comm) $(grep '^State' /proc/1/status | tr -s '\\t ' ' ') wchan=$(cat /proc/1/wchan) syscall=$(cut -d' ' -f1-3 /proc/1/syscall)\"",
+            TimeSpan.FromSeconds(10), cancellationToken);
+        return probe.Stdout.Trim();
+    }
+
+    private async Task<Pid1UnresponsiveException> UnresponsiveAsync(string command, TimeSpan limit, CancellationToken cancellationToken) =>
+        new($"PID 1 did not answer `{command}` on {SocketPath} within {limit.TotalSeconds:0} s. PID 1: {await DiagnosePid1Async(cancellationToken)}");
+}
+
+/// <summary>The control socket could not be used.</summary>
+public class GraphCtlException(string message) : VmException(message);
+
+/// <summary>PID 1 accepted no reply within the deadline: the message carries its /proc state (e.g. wchan=pipe_read).</summary>
+public sealed class Pid1UnresponsiveException(string message) : GraphCtlException(message);

@@ -1,0 +1,77 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Yakiros.VmFixtures.Yakiros;
+
+/// <summary>
+/// The user's YakirOS build: a folder with graph-resolver and graphctl. Found from the BuildDir option
+/// (YAKIROS_BUILDDIR) or a sibling checkout ../yakiros, and checked on the host (present, x86-64 ELF, a C
+/// library the guest has) before it goes into the guest as the run payload.
+/// </summary>
+public sealed partial record YakirosBuild(string Directory)
+{
+    public const string ResolverGuestPath = "/sbin/graph-resolver";
+    public const string GraphctlGuestPath = "/usr/bin/graphctl";
+
+    /// <summary>The guest's C library (Debian bookworm, see guest-config/rootfs): a dynamic build needing newer symbols cannot run there.</summary>
+    public static readonly Version GuestGlibc = new(2, 36);
+
+    public string Resolver => Path.Combine(Directory, "graph-resolver");
+    public string Graphctl => Path.Combine(Directory, "graphctl");
+
+    public const string HowToProvide =
+        "Point the suite at your YakirOS build: YAKIROS_BUILDDIR=/path/to/yakiros (the folder holding the built graph-resolver and graphctl; " +
+        "run `make` there first), or check YakirOS out next to this repository as ../yakiros.";
+
+    /// <summary>The configured or discovered build, or null with the reason why none was found.</summary>
+    public static (YakirosBuild? Build, string? Missing) Locate(VmOptions options, string suiteRoot)
+    {
+        if (options.BuildDir is { Length: > 0 } configured)
+        {
+            var dir = Path.GetFullPath(configured);
+            return System.IO.Directory.Exists(dir)
+                ? (new YakirosBuild(dir), null)
+                : (null, $"YAKIROS_BUILDDIR={configured} does not exist. {HowToProvide}");
+        }
+        var sibling = Path.GetFullPath(Path.Combine(suiteRoot, "..", "yakiros"));
+        return File.Exists(Path.Combine(sibling, "graph-resolver"))
+            ? (new YakirosBuild(sibling), null)
+            : (null, $"No YakirOS build configured and none at {sibling}. {HowToProvide}");
+    }
+
+    /// <summary>Host-side checks; the message of each problem says how to fix it.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        foreach (var file in (string[])[Resolver, Graphctl])
+        {
+            if (!File.Exists(file)) { problems.Add($"{file} is missing: build YakirOS (`make`) in {Directory}."); continue; }
+            var bytes = File.ReadAllBytes(file);
+            if (bytes.Length < 64 || bytes[0] != 0x7f || bytes[1] != (byte)'E' || bytes[2] != (byte)'L' || bytes[3] != (byte)'F')
+            { problems.Add($"{file} is not an ELF executable."); continue; }
+            if (bytes[4] != 2 || BitConverter.ToUInt16(bytes, 18) != 0x3E)
+            { problems.Add($"{file} is not an x86-64 binary (ELF class {bytes[4]}, machine 0x{BitConverter.ToUInt16(bytes, 18):x}); the guest is x86-64."); continue; }
+            if (NewestGlibc(bytes) is { } needed && needed > GuestGlibc)
+                problems.Add($"{Path.GetFileName(file)} is linked against glibc {needed}, newer than the guest's {GuestGlibc}: " +
+                             "build YakirOS statically (`make static`, or CFLAGS/LDFLAGS with -static) so it runs in any guest.");
+        }
+        return problems;
+    }
+
+    /// <summary>The newest GLIBC_x.y symbol version a dynamic binary asks for, or null for a static one.</summary>
+    internal static Version? NewestGlibc(byte[] elf)
+    {
+        var text = Encoding.ASCII.GetString(elf);
+        if (!text.Contains("ld-linux-x86-64.so", StringComparison.Ordinal)) return null; // no interpreter: static
+        return GlibcVersion().Matches(text).Select(m => Version.Parse(m.Groups[1].Value)).DefaultIfEmpty().Max();
+    }
+
+    public IReadOnlyList<PayloadFile> Payload() =>
+    [
+        PayloadFile.FromHost(Resolver, ResolverGuestPath),
+        PayloadFile.FromHost(Graphctl, GraphctlGuestPath),
+    ];
+
+    [GeneratedRegex(@"GLIBC_(2\.\d+(?:\.\d+)?)")]
+    private static partial Regex GlibcVersion();
+}

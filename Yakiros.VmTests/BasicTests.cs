@@ -1,0 +1,99 @@
+using Xunit.Abstractions;
+using Yakiros.VmTests.Infrastructure;
+
+namespace Yakiros.VmTests;
+
+/// <summary>Step 11, Basic: YakirOS boots as PID 1, loads and starts its graph, and answers on its control socket.</summary>
+[Trait("Category", Categories.Basic)]
+public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
+{
+    [SkippableFact]
+    public async Task PID_1_is_graph_resolver()
+    {
+        var (vm, _) = await GuestAsync();
+
+        var pid1 = await vm.Shell.SucceedAsync("cat /proc/1/comm; readlink /proc/1/exe");
+
+        pid1.Stdout.Split('\n')[0].Should().Be("graph-resolver");
+        pid1.Stdout.Split('\n')[1].Should().Be("/sbin/graph-resolver");
+        Output.WriteLine(Fixture.Boot.Describe());
+    }
+
+    [SkippableFact]
+    public async Task PID_1_answered_throughout_boot_although_its_children_exited()
+    {
+        await GuestAsync();
+        await ExpectDefectAsync(KnownDefects.SigchldFreeze, () =>
+        {
+            Fixture.Boot.Pid1Unresponsive.Should().BeNull("PID 1 must keep serving its control socket after a child exits ({0})", Fixture.Boot.Describe());
+            Fixture.Boot.FirstStatus.Should().MatchRegex(@"\sDONE\s", "a oneshot finished during boot, so PID 1 did see a child exit: {0}", Fixture.Boot.FirstStatus);
+            return Task.CompletedTask;
+        });
+    }
+
+    [SkippableFact]
+    public async Task The_control_socket_answers_status_with_a_table_and_a_summary()
+    {
+        var (_, ctl) = await GuestAsync();
+
+        var status = await ctl.StatusAsync();
+
+        status.Components.Should().NotBeEmpty();
+        status.Summary.Should().MatchRegex(@"^Summary: \d+ active, \d+ degraded, \d+ starting, \d+ failed, \d+ total$");
+    }
+
+    [SkippableFact]
+    public async Task Every_boot_component_is_loaded_and_parsed_exactly_once()
+    {
+        var (_, ctl) = await GuestAsync();
+
+        var status = await ctl.StatusAsync();
+
+        foreach (var component in Fixture.Components)
+            status.Components.Count(c => c.Name == component.Name).Should().Be(1, $"{component.File} defines '{component.Name}':\n{status.Raw}");
+    }
+
+    [SkippableFact]
+    public async Task Every_boot_service_is_active_every_oneshot_done_and_none_failed()
+    {
+        var (_, ctl) = await GuestAsync();
+
+        var status = await ctl.WaitForStatusAsync(
+            s => Fixture.Components.All(c => s.Find(c.Name)?.State == (c.IsOneshot ? "DONE" : "ACTIVE")),
+            TimeSpan.FromSeconds(30), "every boot service ACTIVE and every oneshot DONE");
+
+        status.Components.Where(c => c.State == "FAILED").Should().BeEmpty(status.Raw);
+    }
+
+    [SkippableFact]
+    public async Task The_graphctl_binary_reaches_the_resolver_without_a_manual_symlink()
+    {
+        var (vm, ctl) = await GuestAsync();
+        (await vm.Shell.RunAsync("test -e /tmp/graph-resolver.sock")).ExitCode.Should().NotBe(0, "the harness must not create a compatibility symlink");
+
+        await ExpectDefectAsync(KnownDefects.GraphctlSocketPath, async () =>
+        {
+            var result = await ctl.GraphctlAsync("status");
+            result.ExitCode.Should().Be(0, result.Describe());
+            result.Stdout.Should().Contain("COMPONENT").And.Contain("Summary:");
+        });
+    }
+
+    [SkippableFact]
+    public async Task The_init_mounts_run_and_dev_pts()
+    {
+        var (vm, _) = await GuestAsync();
+
+        // "<mount point> <fs type>" per line of PID 1's mountinfo (the type follows the " - " separator).
+        var mounts = await vm.Shell.SucceedAsync(
+            "while read -r _ _ _ _ mp rest; do fs=${rest#* - }; echo \"$mp ${fs%% *}\"; done < /proc/1/mountinfo");
+
+        await ExpectDefectAsync(KnownDefects.EarlyMounts, () =>
+        {
+            // The harness's pre-init leaves these two to the init under test (yakiros.leave-mounts=run,devpts).
+            mounts.Stdout.Split('\n').Should().Contain("/run tmpfs", $"/run is not mounted by the init:\n{mounts.Stdout}");
+            mounts.Stdout.Split('\n').Should().Contain("/dev/pts devpts", $"/dev/pts is not mounted by the init:\n{mounts.Stdout}");
+            return Task.CompletedTask;
+        });
+    }
+}

@@ -1,0 +1,143 @@
+using Xunit.Abstractions;
+using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Yakiros;
+using Yakiros.VmTests.Infrastructure;
+
+namespace Yakiros.VmTests;
+
+/// <summary>Step 11, Graph analysis: cycles are found, the analysis matches the real component set, and large graphs resolve.</summary>
+[Trait("Category", Categories.Graph)]
+public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
+{
+    private const string RuntimeComponents = "/usr/share/yakiros-tests/runtime-components";
+
+    [SkippableFact]
+    public async Task Check_cycles_reports_no_cycle_in_the_boot_graph()
+    {
+        var (_, ctl) = await GuestAsync();
+
+        var reply = await ctl.SendAsync("check-cycles");
+
+        reply.Should().Contain("No dependency cycles detected").And.NotContain("CYCLE DETECTED");
+    }
+
+    [SkippableFact]
+    public async Task Check_cycles_finds_test_cycle_a_and_b_once_they_are_added()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await AddCyclePairAsync(vm, ctl);
+
+        var reply = await ctl.SendAsync("check-cycles");
+
+        reply.Should().Contain("CYCLE DETECTED").And.Contain("test-cycle-a").And.Contain("test-cycle-b");
+        Output.WriteLine(reply);
+    }
+
+    [SkippableFact]
+    public async Task Validate_fails_on_a_graph_with_a_cycle()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await AddCyclePairAsync(vm, ctl);
+
+        var reply = await ctl.SendAsync("validate");
+
+        await ExpectDefectAsync(KnownDefects.ValidateIgnoresCycles, () =>
+        {
+            reply.Should().NotContain("Graph validation passed", "the graph has the cycle test-cycle-a <-> test-cycle-b");
+            reply.Should().Contain("test-cycle-");
+            return Task.CompletedTask;
+        });
+    }
+
+    [SkippableFact]
+    public async Task Analyze_metrics_equal_the_counts_of_the_actual_component_set()
+    {
+        var (_, ctl) = await GuestAsync();
+        var components = Fixture.Components;
+        var caps = await ctl.SendAsync("caps");
+        var registered = caps.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\S+\s+(UP|DEGRADED|DOWN)\s"));
+        var dependencies = components.Sum(c => c.Requires.Count);
+        var depth = LongestRequiresChain(components);
+
+        var analysis = await ctl.AnalyzeAsync();
+
+        analysis.Components.Should().Be(components.Count + 1, "the boot components plus the kernel pseudo-component:\n{0}", analysis.Raw);
+        analysis.Capabilities.Should().Be(registered, "as many as `caps` lists:\n{0}", caps);
+        analysis.TotalDependencies.Should().Be(dependencies, "the sum of every [requires] list");
+        analysis.AverageDependencies.Should().BeApproximately((double)dependencies / (components.Count + 1), 0.006);
+        analysis.StronglyConnected.Should().Be(0, "the boot graph is acyclic");
+        await ExpectDefectAsync(KnownDefects.AnalyzeDepthAlwaysZero, () =>
+        {
+            analysis.MaxDepth.Should().BeInRange(depth, depth + 1, "the longest requires chain has {0} links (+1 if the kernel counts as a level)", depth);
+            return Task.CompletedTask;
+        });
+    }
+
+    [SkippableFact]
+    public async Task Tree_and_rdeps_agree_with_the_TOML_requires_and_provides()
+    {
+        var (_, ctl) = await GuestAsync();
+
+        foreach (var component in Fixture.Components)
+        {
+            var tree = await ctl.SendAsync($"tree {component.Name}");
+            foreach (var required in component.Requires) tree.Should().Contain($"requires: {required} ", $"{component.File} requires it");
+            foreach (var provided in component.Provides) tree.Should().MatchRegex($@"[├└]── {System.Text.RegularExpressions.Regex.Escape(provided)}\r?(\n|$)", $"{component.File} provides it");
+        }
+        foreach (var capability in Fixture.Components.SelectMany(c => c.Provides).Distinct())
+        {
+            var rdeps = await ctl.SendAsync($"rdeps {capability}");
+            var dependents = Fixture.Components.Where(c => c.Requires.Contains(capability)).Select(c => c.Name).Order().ToList();
+            var listed = rdeps.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("→ ", StringComparison.Ordinal))
+                .Select(l => l[2..].Split(' ')[0]).Order().ToList();
+            listed.Should().Equal(dependents, $"`rdeps {capability}` must list exactly the components whose TOML requires it:\n{rdeps}");
+        }
+    }
+
+    [SkippableFact]
+    public async Task The_DOT_output_parses_and_has_exactly_the_expected_edges()
+    {
+        var (_, ctl) = await GuestAsync();
+        var expected = Fixture.Components
+            .SelectMany(c => c.Requires.Select(r => new DotEdge(c.Name, r, "red")).Concat(c.Provides.Select(p => new DotEdge(c.Name, p, "green"))))
+            .OrderBy(e => e.ToString(), StringComparer.Ordinal).ToList();
+
+        var edges = DotGraph.ParseEdges(await ctl.SendAsync("dot")).OrderBy(e => e.ToString(), StringComparer.Ordinal).ToList();
+
+        edges.Should().Equal(expected);
+    }
+
+    [SkippableFact]
+    public async Task A_hundred_more_components_resolve_and_status_still_answers()
+    {
+        var (vm, ctl) = await GuestAsync();
+        const int count = 100; // 50+ per Step 11; about 75 rows already overflow a 4 KiB reply
+        var script = string.Concat(Enumerable.Range(1, count).Select(i =>
+            $"printf '[component]\\nname = \"bulk-{i:D3}\"\\nbinary = \"/usr/bin/sleep\"\\nargs = [\"infinity\"]\\n[provides]\\ncapabilities = [\"bulk.{i:D3}\"]\\n[requires]\\ncapabilities = [\"kernel.memory\"]\\n' > /etc/graph.d/90-bulk-{i:D3}.toml\n"));
+
+        await ExpectDefectAsync(KnownDefects.ReplyOverflow, async () =>
+        {
+            await vm.Shell.SucceedAsync(script);
+            var status = await ctl.WaitForStatusAsync(s => Enumerable.Range(1, count).All(i => s.Find($"bulk-{i:D3}")?.State == "ACTIVE"),
+                TimeSpan.FromSeconds(60), $"{count} bulk components ACTIVE");
+            status.Components.Should().HaveCountGreaterThanOrEqualTo(count + Fixture.Components.Count);
+            status.Summary.Should().EndWith($"{status.Components.Count} total");
+        });
+    }
+
+    private async Task AddCyclePairAsync(VirtualMachine vm, GraphCtl ctl)
+    {
+        await vm.Shell.SucceedAsync($"cp {RuntimeComponents}/test-cycle-a.toml {RuntimeComponents}/test-cycle-b.toml /etc/graph.d/");
+        await ctl.WaitForStatusAsync(s => s.Find("test-cycle-a") is not null && s.Find("test-cycle-b") is not null,
+            TimeSpan.FromSeconds(20), "the resolver loading test-cycle-a and test-cycle-b");
+    }
+
+    /// <summary>Edges of the longest chain A requires a capability that B provides, B requires one that C provides, ...</summary>
+    private static int LongestRequiresChain(IReadOnlyList<ComponentDefinition> components)
+    {
+        var memo = new Dictionary<string, int>();
+        int Depth(ComponentDefinition c, int guard) => guard > components.Count ? 0 : memo.TryGetValue(c.Name, out var d) ? d : memo[c.Name] =
+            c.Requires.SelectMany(r => components.Where(p => p.Provides.Contains(r))).Select(p => 1 + Depth(p, guard + 1)).DefaultIfEmpty(0).Max();
+        return components.Select(c => Depth(c, 0)).DefaultIfEmpty(0).Max();
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Xunit;
+using Yakiros.VmFixtures.Yakiros;
+
+namespace Yakiros.VmTests.Infrastructure;
+
+/// <summary>
+/// One guest for the whole collection with the user's YakirOS as PID 1: boots it, waits for the graph to settle
+/// (recording what it saw), snapshots the clean state, and gives each category class a clean guest: a restore, or a
+/// fresh boot when a previous test killed the guest.
+/// </summary>
+public sealed class YakirosVmFixture : VmFixture
+{
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private string? _category;
+    private YakirosBuild? _build;
+
+    /// <summary>The boot components as the host parsed them from guest-config/components.</summary>
+    public IReadOnlyList<ComponentDefinition> Components { get; private set; } = [];
+
+    /// <summary>The runtime-only components (the cycle pair), parsed on the host.</summary>
+    public IReadOnlyList<ComponentDefinition> RuntimeComponents { get; private set; } = [];
+
+    public BootReport Boot { get; private set; } = new(TimeSpan.Zero, null, null, null, "");
+
+    public YakirosBuild Build => _build ?? throw new InvalidOperationException("no build");
+
+    protected override VmStartRequest Request => new()
+    {
+        Init = YakirosBuild.ResolverGuestPath,
+        Payload = Build.Payload(),
+        KernelArguments = ["yakiros.leave-mounts=run,devpts"],
+    };
+
+    protected override Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        var guestConfig = GuestConfigLocator.Find(Options);
+        var (build, missing) = YakirosBuild.Locate(Options, Path.GetDirectoryName(guestConfig)!);
+        if (build is null) throw new PrerequisiteMissingException(missing!);
+        var problems = build.Problems();
+        if (problems.Count > 0) throw new VmConfigurationException($"The YakirOS build in {build.Directory} cannot run in the guest: {string.Join(" ", problems)}");
+        _build = build;
+        Components = ComponentDefinition.LoadAll(Path.Combine(guestConfig, "components"));
+        RuntimeComponents = ComponentDefinition.LoadAll(Path.Combine(guestConfig, "runtime-components"));
+        HarnessLog.Write($"YakirOS build {build.Directory}; {Components.Count} boot components, {RuntimeComponents.Count} runtime components checked");
+        return Task.CompletedTask;
+    }
+
+    protected override async Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken)
+    {
+        var ctl = new GraphCtl(vm.Shell);
+        var clock = Stopwatch.StartNew();
+        TimeSpan? settled = null;
+        string? unresponsive = null, workaround = null, first = "";
+        try
+        {
+            first = (await WaitSettledAsync(ctl, cancellationToken)).Raw;
+            settled = vm.BootTime + clock.Elapsed;
+        }
+        catch (Pid1UnresponsiveException e)
+        {
+            unresponsive = e.Message;
+            if (Options.Workarounds)
+            {
+                workaround = $"{KnownDefects.SigchldFreeze.Id}: {await SigchldFreezeWorkaround.ApplyAsync(vm.Shell, cancellationToken)}";
+                HarnessLog.Write($"workaround applied for {workaround}");
+                try
+                {
+                    first = (await WaitSettledAsync(ctl, cancellationToken)).Raw;
+                }
+                catch (GraphCtlException again) { first = again.Message; }
+                catch (GuestTimeoutException again) { first = again.Message; }
+            }
+        }
+        catch (GuestTimeoutException e)
+        {
+            first = e.Message;
+        }
+        Boot = new BootReport(vm.BootTime, settled, unresponsive, workaround, first);
+        HarnessLog.Write($"YakirOS boot: {Boot.Describe()}");
+        await vm.SnapshotAsync("clean", cancellationToken);
+    }
+
+    private Task<GraphStatus> WaitSettledAsync(GraphCtl ctl, CancellationToken cancellationToken) =>
+        ctl.WaitForStatusAsync(
+            s => Components.All(c => s.Find(c.Name) is { State: not ("STARTING" or "READY_WAIT" or "INACTIVE") }),
+            SettleTimeout, "every boot component leaving STARTING, READY_WAIT and INACTIVE", cancellationToken);
+
+    /// <summary>A clean guest for <paramref name="category"/>: restored once per category, rebooted whenever it died.</summary>
+    public async Task<VirtualMachine> EnterCategoryAsync(string category)
+    {
+        var vm = Vm; // skips or fails the test when no VM can run
+        await _gate.WaitAsync();
+        try
+        {
+            using var budget = new CancellationTokenSource(StartBudget);
+            if (vm.DeathReason is { } died)
+            {
+                HarnessLog.Write($"the guest died ({died.Split('\n')[0]}); booting a fresh one for {category}");
+                vm = await RebootAsync(budget.Token);
+            }
+            else if (_category != category)
+            {
+                await vm.RestoreAsync("clean", budget.Token);
+            }
+            _category = category;
+            return vm;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}
+
+/// <summary>All YakirOS categories share one guest and run one class at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class YakirosCollection : ICollectionFixture<YakirosVmFixture>
+{
+    public const string Name = "YakirOS guest";
+}

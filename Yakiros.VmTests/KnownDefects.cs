@@ -1,0 +1,50 @@
+namespace Yakiros.VmTests;
+
+/// <summary>A defect of the published YakirOS that a test reproduces, with its evidence and the failure signature it must keep showing.</summary>
+public sealed record Defect(string Id, string Title, string Evidence, string Symptom, string Signature);
+
+/// <summary>
+/// Every known YakirOS defect the suite expects, in one place. Evidence is file:line in YakirOS at commit 1b0b883
+/// (see the shared yakiros-behavior.md). A test marked with one of these still runs: if it fails with the signature
+/// it is reported as a known defect; if it passes, or fails differently, it is a red failure saying so.
+/// </summary>
+public static class KnownDefects
+{
+    public static readonly Defect SigchldFreeze = new("YK-001", "PID 1 freezes at the first SIGCHLD",
+        "src/graph-resolver.c:273 (pipe2 without O_NONBLOCK), :410 (drain loop blocks in read)",
+        "After the first child exits, PID 1 blocks in pipe_read for good: no reaping, no control-socket replies.",
+        @"did not answer|wchan=pipe_read");
+
+    public static readonly Defect GraphctlSocketPath = new("YK-002", "graphctl connects to the wrong socket",
+        "src/graphctl.c:49 (/tmp/graph-resolver.sock) vs src/control.h:8 (/run/graph-resolver.sock)",
+        "graphctl prints `connect (is graph-resolver running?): No such file or directory` and exits 1.",
+        @"No such file or directory");
+
+    public static readonly Defect EarlyMounts = new("YK-003", "The init never mounts /run and /dev/pts",
+        "src/graph-resolver.c:78-92 (mount flags passed as filesystem data: EINVAL)",
+        "mount_early_fs() fails for every file system; /run and /dev/pts stay unmounted.",
+        @"not mounted by the init");
+
+    public static readonly Defect ReplyOverflow = new("YK-004", "A large status reply overflows a 4096-byte stack buffer",
+        "src/control.c:64,120 (char response[4096], unchecked rlen +=)",
+        "With about 75 or more components `status` crashes PID 1 (SIGSEGV), which panics the kernel.",
+        @"kernel panic|Attempted to kill init|did not answer|QEMU exited");
+
+    public static readonly Defect ValidateIgnoresCycles = new("YK-005", "validate passes a graph with a cycle",
+        "src/component.c:428 (validate_component_graph(1) returns 0 on a cycle), src/control.c:1005-1018",
+        "`validate` prints `✓ Graph validation passed` while check-cycles reports a cycle.",
+        @"Graph validation passed");
+
+    public static readonly Defect AnalyzeDepthAlwaysZero = new("YK-006", "analyze reports depth and SCC as 0",
+        "src/graph.c:426-452 (max depth and SCC count are never computed)",
+        "`Max Dependency Depth: 0` and `Strongly Connected Comp: 0` whatever the graph.",
+        @"MaxDepth|StronglyConnected");
+
+    public static readonly Defect ReadinessDoesNotResolve = new("YK-007", "A component that becomes ready does not start its dependents",
+        "src/component.c:110-164 (READY_WAIT -> ACTIVE registers capabilities but runs no graph resolution)",
+        "Dependents stay INACTIVE with every requirement UP until an unrelated event runs a resolution.",
+        @"INACTIVE");
+
+    public static IReadOnlyList<Defect> All { get; } =
+        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, ReadinessDoesNotResolve];
+}
