@@ -54,10 +54,12 @@ public sealed class YakirosVmFixture : VmFixture
         var clock = Stopwatch.StartNew();
         TimeSpan? settled = null;
         string? unresponsive = null, workaround = null, first = "";
+        string? childExit = null;
         try
         {
             first = (await WaitSettledAsync(ctl, cancellationToken)).Raw;
             settled = vm.BootTime + clock.Elapsed;
+            childExit = await RunSigchldProbeAsync(vm, ctl, cancellationToken);
         }
         catch (Pid1UnresponsiveException e)
         {
@@ -69,6 +71,7 @@ public sealed class YakirosVmFixture : VmFixture
                 try
                 {
                     first = (await WaitSettledAsync(ctl, cancellationToken)).Raw;
+                    settled = vm.BootTime + clock.Elapsed;
                 }
                 catch (GraphCtlException again) { first = again.Message; }
                 catch (GuestTimeoutException again) { first = again.Message; }
@@ -78,9 +81,24 @@ public sealed class YakirosVmFixture : VmFixture
         {
             first = e.Message;
         }
-        Boot = new BootReport(vm.BootTime, settled, unresponsive, workaround, first);
+        Boot = new BootReport(vm.BootTime, settled, unresponsive, workaround, first, childExit);
         HarnessLog.Write($"YakirOS boot: {Boot.Describe()}");
         await vm.SnapshotAsync("clean", cancellationToken);
+    }
+
+    private const string ProbeFile = "/etc/graph.d/zz-sigchld-probe.toml";
+
+    /// <summary>
+    /// A deterministic child exit under PID 1: a oneshot that runs /bin/true. PID 1 must still answer afterwards.
+    /// The probe is removed again so that the clean snapshot holds only the boot components.
+    /// </summary>
+    private static async Task<string> RunSigchldProbeAsync(VirtualMachine vm, GraphCtl ctl, CancellationToken cancellationToken)
+    {
+        await vm.Shell.UploadAsync("[component]\nname = \"sigchld-probe\"\nbinary = \"/bin/true\"\ntype = \"oneshot\"\n", ProbeFile, cancellationToken: cancellationToken);
+        var done = await ctl.WaitForStatusAsync(s => s.Find("sigchld-probe")?.State == "DONE", TimeSpan.FromSeconds(20), "the sigchld-probe oneshot finishing", cancellationToken);
+        await vm.Shell.SucceedAsync($"rm -f {ProbeFile}", cancellationToken: cancellationToken);
+        await ctl.WaitForStatusAsync(s => s.Find("sigchld-probe") is null, TimeSpan.FromSeconds(20), "the resolver dropping sigchld-probe", cancellationToken);
+        return $"oneshot sigchld-probe (/bin/true) exited under PID 1 and PID 1 kept answering: {done["sigchld-probe"]}";
     }
 
     private Task<GraphStatus> WaitSettledAsync(GraphCtl ctl, CancellationToken cancellationToken) =>
