@@ -58,11 +58,16 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         var (vm, ctl) = await AddProbeAsync();
         await WaitForChecksAsync(vm, c => c.Count >= 1, TimeSpan.FromSeconds(30), "a first health check");
 
+        var before = (await ctl.StatusAsync())["health-probe"];
+
         await vm.Shell.SucceedAsync($"touch {Flag}");
-        var degraded = await WaitForStateAsync(vm, "DEGRADED", TimeSpan.FromSeconds(60));
-        var failed = await WaitForStateAsync(vm, "FAILED", TimeSpan.FromSeconds(60));
+        var degraded = await WaitForStateAsync(vm, s => s.State == "DEGRADED", "DEGRADED", TimeSpan.FromSeconds(60));
+        // FAILED may last less than a status poll when the resolver restarts the component at once: a restart
+        // (new pid, one more start) is the other observable proof that it went FAILED.
+        var failed = await WaitForStateAsync(vm, s => s.State == "FAILED" || (s.Pid != before.Pid && s.Restarts > before.Restarts),
+            "FAILED (or restarted after FAILED)", TimeSpan.FromSeconds(60));
         await vm.Shell.SucceedAsync($"rm -f {Flag}");
-        var recovered = await WaitForStateAsync(vm, "ACTIVE", TimeSpan.FromSeconds(60));
+        var recovered = await WaitForStateAsync(vm, s => s.State == "ACTIVE", "ACTIVE", TimeSpan.FromSeconds(60));
 
         Output.WriteLine($"DEGRADED after {degraded} failures, FAILED after {failed}, ACTIVE again after {recovered} in all");
         degraded.Should().BeInRange(FailThreshold, FailThreshold + 1, "health_fail_threshold = {0} consecutive failures", FailThreshold);
@@ -137,11 +142,11 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         throw new GuestTimeoutException($"{what} did not happen within {timeout.TotalSeconds:0} s; the health-check log holds: {string.Join(", ", checks)}");
     }
 
-    /// <summary>Waits for health-probe to reach <paramref name="state"/>; returns how many checks had failed by then.</summary>
-    private async Task<int> WaitForStateAsync(VirtualMachine vm, string state, TimeSpan timeout)
+    /// <summary>Waits until health-probe's row satisfies <paramref name="reached"/>; returns how many checks had failed by then.</summary>
+    private static async Task<int> WaitForStateAsync(VirtualMachine vm, Func<ComponentStatus, bool> reached, string state, TimeSpan timeout)
     {
         var ctl = new GraphCtl(vm.Shell);
-        await ctl.WaitForStatusAsync(s => s.Find("health-probe")?.State == state, timeout, $"health-probe reaching {state}");
+        await ctl.WaitForStatusAsync(s => s.Find("health-probe") is { } row && reached(row), timeout, $"health-probe reaching {state}");
         return (await ReadChecksAsync(vm)).Count(c => !c.Ok);
     }
 }

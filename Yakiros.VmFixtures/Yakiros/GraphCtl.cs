@@ -43,18 +43,30 @@ public sealed class GraphCtl(GuestShell shell)
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         GraphStatus? last = null;
+        Pid1UnresponsiveException? busy = null;
         try
         {
             while (true)
             {
-                last = await StatusAsync(deadline.Token);
-                if (condition(last)) return last;
+                try
+                {
+                    last = await StatusAsync(deadline.Token);
+                    busy = null;
+                    if (condition(last)) return last;
+                }
+                // Blocked on its SIGCHLD pipe is the known freeze: it never comes back, so say so at once.
+                // Busy elsewhere (starting many components, a slow health check) may pass: keep asking until the deadline.
+                catch (Pid1UnresponsiveException e) when (!e.Message.Contains("wchan=pipe_read", StringComparison.Ordinal))
+                {
+                    busy = e;
+                }
                 await Task.Delay(250, deadline.Token);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new GuestTimeoutException($"{what} did not happen within {timeout.TotalSeconds:0} s. Last status:\n{last?.Raw ?? "(none)"}");
+            throw new GuestTimeoutException($"{what} did not happen within {timeout.TotalSeconds:0} s. " +
+                (busy is not null ? $"At the end: {busy.Message}" : $"Last status:\n{last?.Raw ?? "(none)"}"));
         }
     }
 
