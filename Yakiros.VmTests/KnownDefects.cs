@@ -40,11 +40,6 @@ public static class KnownDefects
         "`Max Dependency Depth: 0` and `Strongly Connected Comp: 0` whatever the graph.",
         @"MaxDepth|StronglyConnected");
 
-    public static readonly Defect ReadinessDoesNotResolve = new("YK-007", "A component that becomes ready does not start its dependents",
-        "src/component.c:110-164 (READY_WAIT -> ACTIVE registers capabilities but runs no graph resolution)",
-        "Dependents stay INACTIVE with every requirement UP until an unrelated event runs a resolution.",
-        @"INACTIVE");
-
     public static IReadOnlyList<Defect> All { get; } =
-        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, ReadinessDoesNotResolve];
+        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero];
 }

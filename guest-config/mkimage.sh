@@ -11,7 +11,8 @@
 #   kernel-release           the guest kernel version, one line
 # It also installs guest-config/overlay/ into the root (owned by root; mode
 # 0755 if executable in the checkout, else 0644) and sets hostname, hosts,
-# fstab and root's shell (klibc's sh, see below).
+# fstab and root's shell (klibc's sh, see below), and the YakirOS Step-11 test
+# components and services (components/, runtime-components/, services/).
 #
 # No loop mounts: the ext4 image is made with `mkfs.ext4 -d`. Not root: the
 # whole script re-runs itself inside one fakeroot session, so ownership,
@@ -122,6 +123,32 @@ grep -qx "$ROOT_SHELL" "$STAGE/etc/shells" 2>/dev/null || echo "$ROOT_SHELL" >> 
 sed -i "s|^root:\([^:]*:[^:]*:[^:]*:[^:]*:[^:]*\):[^:]*\$|root:\1:$ROOT_SHELL|" "$STAGE/etc/passwd"
 sed -i 's|^root:![^:]*:|root:*:|' "$STAGE/etc/shadow"
 grep -q "^root:[^:]*:0:0:[^:]*:/root:$ROOT_SHELL\$" "$STAGE/etc/passwd" || die "could not set root's shell"
+
+# ---- YakirOS Step-11 test components and services ---------------------------------
+# components/*.toml -> /etc/graph.d (the boot set, 0644); runtime-components/*.toml
+# -> /usr/share/yakiros-tests/runtime-components (tests copy them into
+# /etc/graph.d at run time); services/* -> /usr/lib/yakiros-tests/bin (0755).
+# All owned by root. /run/yakiros-tests is made by the services at run time,
+# never baked into the image.
+TESTS_BIN=/usr/lib/yakiros-tests/bin
+TESTS_RUNTIME=/usr/share/yakiros-tests/runtime-components
+for d in /etc/graph.d /usr/lib/yakiros-tests $TESTS_BIN /usr/share/yakiros-tests $TESTS_RUNTIME; do
+    [ -d "$STAGE$d" ] || { mkdir -p "$STAGE$d"; chown 0:0 "$STAGE$d"; chmod 0755 "$STAGE$d"; }
+done
+install_files() { # MODE DESTDIR FILE... (regular files only)
+    mode=$1 dest=$2; shift 2
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        rm -rf "$STAGE$dest/${f##*/}"
+        cp "$f" "$STAGE$dest/"; chown 0:0 "$STAGE$dest/${f##*/}"; chmod "$mode" "$STAGE$dest/${f##*/}"
+    done
+}
+install_files 0644 /etc/graph.d "$HERE"/components/*.toml
+install_files 0644 "$TESTS_RUNTIME" "$HERE"/runtime-components/*.toml
+install_files 0755 "$TESTS_BIN" "$HERE"/services/*
+rm -rf "$STAGE/run/yakiros-tests"
+log "test components: $(ls "$STAGE/etc/graph.d" | grep -c '\.toml$') in /etc/graph.d," \
+    "$(ls "$STAGE$TESTS_RUNTIME" | wc -l) in $TESTS_RUNTIME, $(ls "$STAGE$TESTS_BIN" | wc -l) in $TESTS_BIN"
 
 # ---- SSH keys ------------------------------------------------------------------------
 log "generating SSH keys"

@@ -50,6 +50,11 @@ public sealed class YakirosVmFixture : VmFixture
 
     protected override async Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken)
     {
+        // The resolver runs (it is PID 1, or the boot would have panicked); graphctl must at least execute here.
+        var graphctl = await vm.Shell.RunAsync($"{YakirosBuild.GraphctlGuestPath} >/dev/null 2>&1; echo $?", cancellationToken: cancellationToken);
+        if (graphctl.Stdout.Trim() is "126" or "127")
+            throw new VmConfigurationException($"{Build.Graphctl} does not execute in the guest (exit {graphctl.Stdout.Trim()}): " +
+                                               "build YakirOS statically (`make static`) so that it needs nothing from the guest's libraries.");
         var ctl = new GraphCtl(vm.Shell);
         var clock = Stopwatch.StartNew();
         TimeSpan? settled = null;
