@@ -7,12 +7,12 @@ public static class VmOptionsLoader
 {
     public const string EnvironmentPrefix = "YAKIROS_";
 
-    public static VmOptions Load(string? baseDirectory = null, IDictionary<string, string?>? overrides = null)
+    public static VmOptions Load(string? baseDirectory = null, IDictionary<string, string?>? overrides = null, bool environment = true)
     {
         var builder = new ConfigurationBuilder()
             .SetBasePath(baseDirectory ?? AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables(EnvironmentPrefix);
+            .AddJsonFile("appsettings.json", optional: true);
+        if (environment) builder.AddEnvironmentVariables(EnvironmentPrefix);
         if (overrides is not null) builder.AddInMemoryCollection(overrides);
         return Bind(builder.Build());
     }

@@ -10,7 +10,7 @@ public sealed class VmOptionsBindingTests : IDisposable
     [Fact]
     public void Defaults_are_a_small_tcg_capable_guest()
     {
-        var options = VmOptionsLoader.Load(_dir);
+        var options = VmOptionsLoader.Load(_dir, environment: false);
 
         options.MemoryMb.Should().Be(1024);
         options.Cpus.Should().Be(2);
@@ -25,7 +25,7 @@ public sealed class VmOptionsBindingTests : IDisposable
         File.WriteAllText(Path.Combine(_dir, "appsettings.json"),
             """{ "MemoryMb": 2048, "Cpus": 1, "Accelerator": "tcg", "CacheDir": "/tmp/c", "BootTimeoutSeconds": 30, "KeepVmOnFailure": true, "BuildDir": "/src/yakiros" }""");
 
-        var options = VmOptionsLoader.Load(_dir);
+        var options = VmOptionsLoader.Load(_dir, environment: false); // the user's YAKIROS_* variables must not leak in
 
         options.MemoryMb.Should().Be(2048);
         options.Cpus.Should().Be(1);
@@ -61,7 +61,7 @@ public sealed class VmOptionsBindingTests : IDisposable
     [InlineData("Accelerator", "warp", "Accelerator")]
     public void Bad_values_are_rejected_with_the_setting_named(string key, string value, string named)
     {
-        var act = () => VmOptionsLoader.Load(_dir, new Dictionary<string, string?> { [key] = value });
+        var act = () => VmOptionsLoader.Load(_dir, new Dictionary<string, string?> { [key] = value }, environment: false);
 
         act.Should().Throw<VmConfigurationException>().WithMessage($"*{named}*");
     }
