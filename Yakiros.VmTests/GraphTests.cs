@@ -34,6 +34,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
     }
 
     [SkippableFact]
+    [Trait("KnownDefect", "YK-005")]
     public async Task Validate_fails_on_a_graph_with_a_cycle()
     {
         var (vm, ctl) = await GuestAsync();
@@ -50,6 +51,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
     }
 
     [SkippableFact]
+    [Trait("KnownDefect", "YK-006")]
     public async Task Analyze_metrics_equal_the_counts_of_the_actual_component_set()
     {
         var (_, ctl) = await GuestAsync();
@@ -108,6 +110,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
     }
 
     [SkippableFact]
+    [Trait("KnownDefect", "YK-004")]
     public async Task A_hundred_more_components_resolve_and_status_still_answers()
     {
         var (vm, ctl) = await GuestAsync();

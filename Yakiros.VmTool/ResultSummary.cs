@@ -18,7 +18,8 @@ internal static class ResultSummary
             Console.Error.WriteLine($"no JUnit results under {resultsDir}");
             return 2;
         }
-        var cases = files.SelectMany(Read).ToList();
+        var reasons = TrxReasons(resultsDir);
+        var cases = files.SelectMany(f => Read(f, reasons)).ToList();
         Console.WriteLine();
         Console.WriteLine($"{"test class",-52} {"pass",5} {"fail",5} {"known",5} {"skip",5} {"time",8}");
         foreach (var group in cases.GroupBy(c => c.Class).OrderBy(g => g.Key, StringComparer.Ordinal))
@@ -39,12 +40,26 @@ internal static class ResultSummary
         return Count(cases, "fail") == 0 ? 0 : 1;
     }
 
-    private static IEnumerable<Case> Read(string file) =>
+    /// <summary>The JUnit logger drops skip reasons; the TRX files beside it keep them (test name → message).</summary>
+    private static Dictionary<string, string> TrxReasons(string resultsDir)
+    {
+        XNamespace ns = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010";
+        var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var trx in Directory.GetFiles(resultsDir, "*.trx", SearchOption.AllDirectories))
+            foreach (var result in XDocument.Load(trx).Descendants(ns + "UnitTestResult"))
+                if (result.Descendants(ns + "Message").FirstOrDefault()?.Value is { Length: > 0 } message)
+                    reasons[(string?)result.Attribute("testName") ?? ""] = message;
+        return reasons;
+    }
+
+    private static IEnumerable<Case> Read(string file, IReadOnlyDictionary<string, string> reasons) =>
         XDocument.Load(file).Descendants("testcase").Select(t =>
         {
             var failure = t.Element("failure") ?? t.Element("error");
             var skipped = t.Element("skipped");
-            var message = (string?)failure?.Attribute("message") ?? failure?.Value ?? (string?)skipped?.Attribute("message") ?? skipped?.Value ?? "";
+            var fullName = $"{(string?)t.Attribute("classname")}.{((string?)t.Attribute("name") ?? "").Split('.').Last()}";
+            var message = (string?)failure?.Attribute("message") ?? (string?)skipped?.Attribute("message")
+                          ?? (reasons.TryGetValue(fullName, out var reason) ? reason : failure?.Value ?? skipped?.Value ?? "");
             var outcome = failure is not null ? "fail" : skipped is null ? "pass" : message.StartsWith(KnownDefectPrefix, StringComparison.Ordinal) ? "known" : "skip";
             var name = (string?)t.Attribute("name") ?? "?";
             var cls = (string?)t.Attribute("classname") ?? "?";
