@@ -33,7 +33,12 @@ internal static class ResultSummary
             if (some.Count == 0) continue;
             Console.WriteLine();
             Console.WriteLine($"{title}:");
-            foreach (var c in some) Console.WriteLine($"  {Shorten(c.Class, 40)}.{c.Name}\n      {FirstLine(c.Message)}");
+            foreach (var same in some.GroupBy(c => FirstLine(c.Message)))
+            {
+                if (same.Count() > 3) Console.WriteLine($"  {same.Count()} tests ({string.Join(", ", same.Select(c => c.Class.Split('.').Last()).Distinct())})");
+                else foreach (var c in same) Console.WriteLine($"  {Shorten(c.Class, 40)}.{c.Name}");
+                Console.WriteLine($"      {same.Key}");
+            }
         }
         Console.WriteLine();
         Console.WriteLine($"results: {string.Join(", ", files.Select(f => Path.GetRelativePath(Environment.CurrentDirectory, f)))} (and the .trx beside them)");
