@@ -40,6 +40,11 @@ public static class KnownDefects
         "`Max Dependency Depth: 0` and `Strongly Connected Comp: 0` whatever the graph.",
         @"MaxDepth|StronglyConnected");
 
+    public static readonly Defect CgroupControllersOff = new("YK-007", "cgroup controllers are never enabled, so no limit applies",
+        "src/cgroup.c:73,85 (writes 21 bytes of \"+memory +cpu +io +pids\": \"+pid\" makes the kernel reject the whole write)",
+        "cgroup.subtree_control stays empty; memory.max, cpu.weight and pids.max do not exist in component cgroups.",
+        @"No such file or directory|controller files absent");
+
     public static IReadOnlyList<Defect> All { get; } =
-        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero];
+        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff];
 }

@@ -1,0 +1,122 @@
+using System.Globalization;
+using Xunit.Abstractions;
+using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Yakiros;
+using Yakiros.VmTests.Infrastructure;
+
+namespace Yakiros.VmTests;
+
+/// <summary>
+/// Step 11, Isolation: test-isolated-service runs in its own cgroup with the configured limits, the limits bite,
+/// and it lives in its own mount and UTS namespaces (its children in a PID namespace) with the configured hostname.
+/// Everything is read from /proc and /sys/fs/cgroup by the harness, never from the configuration text.
+/// </summary>
+[Trait("Category", Categories.Isolation)]
+public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
+{
+    private const string Service = "test-isolated-service";
+
+    private ComponentDefinition Definition => Fixture.Components.Single(c => c.Name == Service);
+
+    private string CgroupDir => "/sys/fs/cgroup/graph/" + (Definition.Value("resources", "cgroup")?.Trim('/') ?? Service);
+
+    [SkippableFact]
+    public async Task The_service_runs_in_its_own_cgroup_at_the_YakirOS_path()
+    {
+        var (vm, ctl) = await GuestAsync();
+        var pid = await ServicePidAsync(ctl);
+
+        var cgroup = await vm.Shell.SucceedAsync($"cat /proc/{pid}/cgroup");
+
+        cgroup.Stdout.Trim().Should().Be($"0::{CgroupDir["/sys/fs/cgroup".Length..]}");
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-007")]
+    public async Task Memory_cpu_and_pids_limits_hold_the_configured_values()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ServicePidAsync(ctl);
+
+        await ExpectDefectAsync(KnownDefects.CgroupControllersOff, async () =>
+        {
+            var limits = await vm.Shell.SucceedAsync($"cd {CgroupDir} && cat memory.max cpu.weight pids.max");
+            limits.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().Equal(
+                Bytes(Definition.Value("resources", "memory_max")!).ToString(CultureInfo.InvariantCulture),
+                Definition.Value("resources", "cpu_weight"),
+                Definition.Value("resources", "pids_max"));
+        });
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-007")]
+    public async Task A_fork_bomb_in_the_service_cgroup_is_stopped_at_pids_max()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ServicePidAsync(ctl);
+        var pidsMax = int.Parse(Definition.Value("resources", "pids_max")!, CultureInfo.InvariantCulture);
+        // A python process joins the service's cgroup and forks sleeping children until the kernel refuses.
+        var bomb = $$"""
+            import errno, os, signal, sys
+            cg = '{{CgroupDir}}'
+            if not os.path.exists(cg + '/pids.max'):
+                sys.exit('controller files absent: %s/pids.max does not exist' % cg)
+            open(cg + '/cgroup.procs', 'w').write(str(os.getpid()))
+            kids, refused = [], None
+            for _ in range({{pidsMax * 3}}):
+                try:
+                    pid = os.fork()
+                except OSError as e:
+                    refused = errno.errorcode[e.errno]
+                    break
+                if pid == 0:
+                    signal.pause()
+                    os._exit(0)
+                kids.append(pid)
+            current = open(cg + '/pids.current').read().strip()
+            for k in kids:
+                os.kill(k, signal.SIGKILL)
+            print(len(kids), refused, current, open(cg + '/pids.max').read().strip())
+            """;
+
+        await ExpectDefectAsync(KnownDefects.CgroupControllersOff, async () =>
+        {
+            await vm.Shell.UploadAsync(bomb, "/run/yakiros-fork-bomb.py");
+            var result = await vm.Shell.SucceedAsync("python3 /run/yakiros-fork-bomb.py", TimeSpan.FromSeconds(60));
+            var f = result.Stdout.Trim().Split(' ');
+            Output.WriteLine($"children started: {f[0]}, fork refused with: {f[1]}, pids.current at the peak: {f[2]}, pids.max: {f[3]}");
+            f[1].Should().Be("EAGAIN", "the kernel must refuse the fork once the cgroup holds pids.max tasks");
+            int.Parse(f[2], CultureInfo.InvariantCulture).Should().Be(pidsMax, "the cgroup fills up to pids.max and no further");
+        });
+    }
+
+    [SkippableFact]
+    public async Task Mount_and_UTS_namespaces_differ_from_PID_1_its_children_get_a_PID_namespace_and_the_hostname_is_configured()
+    {
+        var (vm, ctl) = await GuestAsync();
+        var pid = await ServicePidAsync(ctl);
+
+        var ns = await vm.Shell.SucceedAsync(
+            $"for t in mnt uts; do echo $t $(readlink /proc/{pid}/ns/$t) $(readlink /proc/1/ns/$t); done; " +
+            $"echo pid $(readlink /proc/{pid}/ns/pid_for_children) $(readlink /proc/1/ns/pid); nsenter -t {pid} -u hostname");
+
+        var lines = ns.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var line in lines.Take(3))
+        {
+            var f = line.Split(' ');
+            f[1].Should().NotBe(f[2], $"the {f[0]} namespace of {Service} must not be PID 1's ({line})");
+        }
+        lines[3].Should().Be(Definition.Value("isolation", "hostname"), "the UTS namespace carries the configured hostname");
+    }
+
+    private static async Task<int> ServicePidAsync(GraphCtl ctl) =>
+        (await ctl.WaitForStatusAsync(s => s.Find(Service) is { State: "ACTIVE", Pid: not null }, TimeSpan.FromSeconds(30), $"{Service} ACTIVE"))[Service].Pid!.Value;
+
+    private static long Bytes(string value) => value[^1] switch
+    {
+        'K' or 'k' => long.Parse(value[..^1], CultureInfo.InvariantCulture) << 10,
+        'M' or 'm' => long.Parse(value[..^1], CultureInfo.InvariantCulture) << 20,
+        'G' or 'g' => long.Parse(value[..^1], CultureInfo.InvariantCulture) << 30,
+        _ => long.Parse(value, CultureInfo.InvariantCulture),
+    };
+}
