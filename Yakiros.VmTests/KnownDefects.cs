@@ -45,6 +45,16 @@ public static class KnownDefects
         "cgroup.subtree_control stays empty; memory.max, cpu.weight and pids.max do not exist in component cgroups.",
         @"No such file or directory|controller files absent");
 
+    public static readonly Defect KexecAcceptsUnknownMagic = new("YK-008", "kexec validation accepts a file that is not a kernel",
+        "src/kexec.c:194-200 (unknown magic only logs a warning; validation passes)",
+        "A 1 MiB file of zeros passes kernel validation; the dry run fails later, at the readiness checks.",
+        @"Dry run failed: (Checkpoint|System not ready|Permission)|Dry run successful");
+
+    public static readonly Defect KexecOptionWordUpgrades = new("YK-009", "An option word after kexec starts a real upgrade",
+        "src/control.c:1111,1149 (every `kexec <word>` that is not `--dry-run` is a live upgrade of kernel <word>)",
+        "`kexec --help` (and --check-prereq, --list-checkpoints) reply `=== LIVE KERNEL UPGRADE INITIATED ===`.",
+        @"LIVE KERNEL UPGRADE INITIATED");
+
     public static IReadOnlyList<Defect> All { get; } =
-        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff];
+        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff, KexecAcceptsUnknownMagic, KexecOptionWordUpgrades];
 }

@@ -1,0 +1,61 @@
+using Xunit.Abstractions;
+using Yakiros.VmTests.Infrastructure;
+
+namespace Yakiros.VmTests;
+
+/// <summary>
+/// Step 11, kexec, dry run only: the shared guest must never load or execute a kernel. Invalid kernels are rejected,
+/// and a word that is not `--dry-run` must not start an upgrade. That last check is safe by construction: the
+/// word names no file, so even a resolver that takes it for a kernel stops at its first validation phase, and its
+/// reply shows whether it began an upgrade.
+/// </summary>
+[Trait("Category", Categories.Kexec)]
+public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
+{
+    [SkippableFact]
+    public async Task A_dry_run_rejects_a_kernel_that_is_too_small()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await vm.Shell.SucceedAsync("printf '\\177ELF' > /tmp/tiny-kernel && head -c 1000 /dev/zero >> /tmp/tiny-kernel");
+
+        var reply = await ctl.SendAsync("kexec --dry-run /tmp/tiny-kernel", TimeSpan.FromSeconds(30));
+
+        reply.Should().Contain("Dry run failed").And.Contain("Invalid kernel image", "a 1004-byte file cannot be a kernel");
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-008")]
+    public async Task A_dry_run_rejects_a_file_without_a_kernel_magic()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await vm.Shell.SucceedAsync("head -c 1048576 /dev/zero > /tmp/zero-kernel");
+
+        var reply = await ctl.SendAsync("kexec --dry-run /tmp/zero-kernel", TimeSpan.FromSeconds(30));
+
+        Output.WriteLine(reply);
+        await ExpectDefectAsync(KnownDefects.KexecAcceptsUnknownMagic, () =>
+        {
+            reply.Should().Contain("Invalid kernel image", "1 MiB of zeros has no bzImage, ELF or compressed-kernel magic; reply: {0}", reply);
+            return Task.CompletedTask;
+        });
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-009")]
+    public async Task A_word_other_than_dry_run_does_not_start_an_upgrade()
+    {
+        var (vm, ctl) = await GuestAsync();
+        // The safety net of this test: no file is called "--help", so no kernel can be loaded whatever the resolver does.
+        (await vm.Shell.RunAsync("test -e /--help || test -e ./--help")).ExitCode.Should().NotBe(0);
+
+        var reply = await ctl.SendAsync("kexec --help", TimeSpan.FromSeconds(30));
+
+        Output.WriteLine(reply);
+        await ExpectDefectAsync(KnownDefects.KexecOptionWordUpgrades, () =>
+        {
+            reply.Should().NotContain("LIVE KERNEL UPGRADE INITIATED", "`kexec --help` is not a request to boot a kernel called --help; reply: {0}", reply);
+            reply.Should().NotContain("Phase 1", "no upgrade phase may run");
+            return Task.CompletedTask;
+        });
+    }
+}
