@@ -129,7 +129,15 @@ public sealed class YakirosVmFixture : VmFixture
             }
             else
             {
-                await vm.RestoreAsync("clean", budget.Token);
+                try
+                {
+                    await vm.RestoreAsync("clean", budget.Token);
+                }
+                catch (VmException e) when (e is not GuestDiedException)
+                {
+                    HarnessLog.Write($"restoring the clean snapshot failed ({e.Message.Split('\n')[0]}); booting a fresh guest for {category}");
+                    vm = await RebootAsync(budget.Token);
+                }
             }
             if (_category != category) HarnessLog.Write($"category {category}: clean guest from the snapshot");
             _category = category;
