@@ -33,10 +33,13 @@ public sealed class GuestConsole : IAsyncDisposable
     public IReadOnlyList<ConsoleFinding> Findings { get { lock (_gate) return _findings.ToList(); } }
 
     /// <summary>The last <paramref name="lines"/> lines, for failure messages.</summary>
-    public string Tail(int lines = 30)
+    public string Tail(int lines = 30) => LastLines(Text, lines);
+
+    /// <summary>The last <paramref name="count"/> lines of <paramref name="text"/>, without carriage returns.</summary>
+    public static string LastLines(string text, int count)
     {
-        var all = Text.Replace("\r", "").TrimEnd('\n').Split('\n');
-        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        var all = text.Replace("\r", "").TrimEnd().Split('\n');
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - count)));
     }
 
     /// <summary>Waits until the console holds <paramref name="marker"/> (after <paramref name="fromOffset"/>), and returns the offset after it.</summary>

@@ -7,18 +7,30 @@ namespace Yakiros.VmFixtures;
 /// the Debian root filesystem (keyed by guest-config/rootfs, about 40 s) and the bootable image
 /// (keyed by all of guest-config, about 10 s). A warm cache rebuilds nothing.
 /// </summary>
-public sealed class GuestImageBuilder(VmOptions options, Action<string>? log = null)
+public sealed class GuestImageBuilder
 {
     private const int ImagesKept = 3;
     private static readonly TimeSpan LockWait = TimeSpan.FromMinutes(20);
 
-    public string GuestConfigDir { get; } = GuestConfigLocator.Find(options);
+    private readonly Action<string>? _log;
 
-    public string CacheDir => options.ResolvedCacheDir;
+    /// <summary>Hashes the recipe once: the keys stay those the build started with, even if the recipe is edited meanwhile.</summary>
+    public GuestImageBuilder(VmOptions options, Action<string>? log = null)
+    {
+        _log = log;
+        GuestConfigDir = GuestConfigLocator.Find(options);
+        CacheDir = options.ResolvedCacheDir;
+        RootfsKey = CacheKey.Compute(Path.Combine(GuestConfigDir, "rootfs"));
+        ImageKey = CacheKey.Compute(GuestConfigDir, RootfsKey);
+    }
 
-    public string RootfsKey => CacheKey.Compute(Path.Combine(GuestConfigDir, "rootfs"));
+    public string GuestConfigDir { get; }
 
-    public string ImageKey => CacheKey.Compute(GuestConfigDir, RootfsKey);
+    public string CacheDir { get; }
+
+    public string RootfsKey { get; }
+
+    public string ImageKey { get; }
 
     public string RootfsTarball => Path.Combine(CacheDir, "rootfs", $"{RootfsKey}.tar.zst");
 
@@ -121,5 +133,5 @@ public sealed class GuestImageBuilder(VmOptions options, Action<string>? log = n
         }
     }
 
-    private void Log(string message) => log?.Invoke(message);
+    private void Log(string message) => _log?.Invoke(message);
 }

@@ -114,7 +114,7 @@ public sealed class QemuProcess : IAsyncDisposable
         return new StreamReader(stream).ReadToEnd();
     }
 
-    /// <summary>Detaches the guard's pipe so QEMU keeps running after this process (used with the keep marker).</summary>
+    /// <summary>Stops QEMU by force unless the run folder holds the keep marker (then the guard leaves it running).</summary>
     public async ValueTask DisposeAsync()
     {
         if (!HasExited && !File.Exists(_run.KeepMarker)) await StopAsync(null, TimeSpan.Zero);

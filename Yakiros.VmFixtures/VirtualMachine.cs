@@ -130,7 +130,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         _ = qemu.Exited.ContinueWith(async exited =>
         {
             await console.CatchUpAsync(TimeSpan.FromSeconds(1)); // a panic on the console is the better reason
-            lifeline.Kill($"QEMU exited with code {exited.Result}. QEMU said:\n{LastLines(qemu.Log, 15)}");
+            lifeline.Kill($"QEMU exited with code {exited.Result}. QEMU said:\n{GuestConsole.LastLines(qemu.Log, 15)}");
         }, TaskScheduler.Default);
         log($"QEMU pid {qemu.QemuPid}, run folder {run.Path}, forwards {string.Join(", ", forwards.Select(f => $"guest:{f.GuestPort}->127.0.0.1:{f.HostPort}"))}");
         return vm;
@@ -226,11 +226,5 @@ public sealed class VirtualMachine : IAsyncDisposable
     {
         if (_qmp is not null) await _qmp.ExecuteAsync("quit", null, token);
         else throw new VmException("no QMP");
-    }
-
-    private static string LastLines(string text, int count)
-    {
-        var lines = text.TrimEnd().Split('\n');
-        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - count)));
     }
 }

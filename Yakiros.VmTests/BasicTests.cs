@@ -29,7 +29,6 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         {
             Fixture.Boot.Pid1Unresponsive.Should().BeNull("PID 1 must keep serving its control socket after a child exits ({0})", Fixture.Boot.Describe());
             Fixture.Boot.ChildExitObserved.Should().NotBeNull("the fixture runs a oneshot under PID 1 and watches it exit ({0})", Fixture.Boot.Describe());
-            return Task.CompletedTask;
         });
     }
 
@@ -97,7 +96,6 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
             // The harness's pre-init leaves these two to the init under test (yakiros.leave-mounts=run,devpts).
             mounts.Stdout.Split('\n').Should().Contain("/run tmpfs", $"/run is not mounted by the init:\n{mounts.Stdout}");
             mounts.Stdout.Split('\n').Should().Contain("/dev/pts devpts", $"/dev/pts is not mounted by the init:\n{mounts.Stdout}");
-            return Task.CompletedTask;
         });
     }
 }

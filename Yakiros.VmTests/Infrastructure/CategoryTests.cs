@@ -19,4 +19,12 @@ public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper 
 
     /// <summary>Runs <paramref name="body"/> under the known-defect marker <paramref name="defect"/>.</summary>
     protected Task ExpectDefectAsync(Defect defect, Func<Task> body) => KnownDefect.ExpectAsync(defect, Fixture.Options, body);
+
+    /// <summary>The same, for assertions on values the test already has.</summary>
+    protected Task ExpectDefectAsync(Defect defect, Action assertions) =>
+        ExpectDefectAsync(defect, () =>
+        {
+            assertions();
+            return Task.CompletedTask;
+        });
 }
