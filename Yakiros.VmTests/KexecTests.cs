@@ -56,4 +56,47 @@ public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper outpu
             reply.Should().NotContain("Phase 1", "no upgrade phase may run");
         });
     }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-011")]
+    public async Task The_guests_own_kernel_passes_the_dry_run_with_its_seven_phases_listed()
+    {
+        var (vm, ctl) = await GuestAsync();
+        var prerequisites = await KexecPrerequisites.MeetAsync(vm);
+
+        var reply = await ctl.SendAsync($"kexec --dry-run {prerequisites.Kernel}", TimeSpan.FromSeconds(60));
+
+        var loaded = (await vm.Shell.SucceedAsync("cat /sys/kernel/kexec_loaded")).Stdout.Trim();
+        Output.WriteLine($"guest: {prerequisites}\nreply:\n{reply}");
+        loaded.Should().Be("0", "a dry run never loads a kernel");
+        await ExpectDefectAsync(KnownDefects.CriuExecArgv, () =>
+        {
+            reply.Should().Contain("Dry run successful", "every prerequisite holds in this guest ({0})", prerequisites);
+            for (var phase = 1; phase <= 7; phase++)
+                reply.Should().MatchRegex($"Phase {phase}\\b", "the dry run lists phase {0} of the seven-phase sequence", phase);
+        });
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-011")]
+    public async Task The_prerequisites_report_names_each_prerequisite_that_is_not_met()
+    {
+        var (vm, ctl) = await GuestAsync();
+        var prerequisites = await KexecPrerequisites.MeetAsync(vm);
+        var dryRun = $"kexec --dry-run {prerequisites.Kernel}";
+
+        await vm.Shell.SucceedAsync($"umount {KexecPrerequisites.CheckpointDir} && rmdir {KexecPrerequisites.CheckpointDir}");
+        var noStorage = await ctl.SendAsync(dryRun, TimeSpan.FromSeconds(60));
+        await KexecPrerequisites.MeetAsync(vm);
+        await vm.Shell.SucceedAsync(KexecPrerequisites.HideKexecTools);
+        var noKexec = await ctl.SendAsync(dryRun, TimeSpan.FromSeconds(60));
+
+        Output.WriteLine($"guest: {prerequisites}\nwithout {KexecPrerequisites.CheckpointDir}:\n{noStorage}\nwithout kexec-tools:\n{noKexec}");
+        await ExpectDefectAsync(KnownDefects.CriuExecArgv, () =>
+        {
+            noStorage.Should().Contain("Dry run failed").And.MatchRegex("(?i)checkpoint (storage|dir)", "{0} is missing, and the report must say so", KexecPrerequisites.CheckpointDir);
+            noKexec.Should().Contain("Dry run failed").And.MatchRegex("(?i)kexec(-tools)? (binary |command |program )?(not found|missing|unavailable)|System not ready",
+                "the kexec program is missing, and the report must say so");
+        });
+    }
 }

@@ -55,6 +55,32 @@ public static class KnownDefects
         "`kexec --help` (and --check-prereq, --list-checkpoints) reply `=== LIVE KERNEL UPGRADE INITIATED ===`.",
         @"LIVE KERNEL UPGRADE INITIATED");
 
+    public static readonly Defect HotSwapDropsConnections = new("YK-010", "FD-passing hot-swap never hands the sockets over: every upgrade is a restart",
+        "src/component.c:534-648 (the running instance is given no handoff channel, so it cannot pass its sockets), src/handoff.c:158-197 (poll fails with EINTR at the first SIGCHLD)",
+        "`upgrade` of an fd-passing service kills the old instance and starts a new one that binds a new socket: open connections are dropped.",
+        @"CONNECTION CLOSED BY THE SERVER|CONNECTION ERROR|listening socket inode changed|listener=bound|every client that connects during the swap");
+
+    public static readonly Defect CriuExecArgv = new("YK-011", "CRIU is executed with an argument list that is not NULL-terminated",
+        "src/checkpoint.c:104-109 (exec_argv[32] gets only exec_argv[31] = NULL; execv reads stack garbage)",
+        "`checkpoint` replies `Error: checkpoint failed for component 'X' (error code -4)`; the log says `Failed to execute CRIU: Bad address`. No checkpoint, so no restore either; the kexec dry run's `criu --version` fails too: `Dry run failed: Checkpoint operation failed`.",
+        @"checkpoint failed for component|Bad address|error code -4|Checkpoint operation failed");
+
+    public static readonly Defect CheckpointListUnreachable = new("YK-012", "checkpoint-list and checkpoint-rm are unreachable",
+        "src/control.c:811-858 (their handlers come after the `checkpoint` prefix match, which takes `-list`/`-rm` for a component name)",
+        "`checkpoint-list X` replies `Error: component 'list X' not found`; `checkpoint-rm X id` removes nothing.",
+        @"component '(list|rm)");
+
+    public static readonly Defect RestoreKillsService = new("YK-013", "restore with an unknown checkpoint id kills the running service",
+        "src/component.c:994-1089 (SIGTERM and a 10-s wait on the running pid before the checkpoint directory is checked)",
+        "`restore X 123` blocks PID 1 for 10 s, kills X, then replies that the checkpoint does not exist; X is restarted with a new pid and empty memory.",
+        @"the running service was killed");
+
+    public static readonly Defect ServiceOutsideItsPidNamespace = new("YK-014", "A service with a PID namespace does not live in it",
+        "src/cgroup.c:440,496 (unshare(CLONE_NEWPID) in the forked child moves only its future children)",
+        "/proc/<pid>/ns/pid of the service equals PID 1's; only pid_for_children differs, and NSpid shows a single pid.",
+        @"pid namespace of the service = PID 1's");
+
     public static IReadOnlyList<Defect> All { get; } =
-        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff, KexecAcceptsUnknownMagic, KexecOptionWordUpgrades];
+        [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff, KexecAcceptsUnknownMagic, KexecOptionWordUpgrades,
+         HotSwapDropsConnections, CriuExecArgv, CheckpointListUnreachable, RestoreKillsService, ServiceOutsideItsPidNamespace];
 }

@@ -32,7 +32,11 @@ public sealed class YakirosVmFixture : VmFixture
         Init = YakirosBuild.ResolverGuestPath,
         Payload = Build.Payload(),
         KernelArguments = ["yakiros.leave-mounts=run,devpts"],
+        GuestPorts = [EchoPort, StatefulPort],
     };
+
+    /// <summary>The echo server (hot-swap) and the stateful service (CRIU), reachable from the host through forwards.</summary>
+    public const int EchoPort = 8080, StatefulPort = 8081;
 
     protected override Task PrepareAsync(CancellationToken cancellationToken)
     {

@@ -16,8 +16,15 @@ start, never baked into the image):
 
 Signals (every python service):
   SIGTERM, SIGINT  clean exit, status 0
-  SIGUSR1          YakirOS hot-swap request: pass the listening socket over the
-                   handoff channel (fd 4) if this instance has one, then exit 0
+  SIGUSR1          YakirOS hot-swap request: pass the listening socket (and, for
+                   the echo server, every open connection) over the handoff
+                   channel (fd 4) if this instance has one, then exit 0
+
+Handoff channel: an AF_UNIX stream socket on fd 4 that YakirOS gave this
+instance. An instance started for an upgrade also has HANDOFF_FD set: it first
+receives its predecessor's sockets (SCM_RIGHTS) there and answers
+HANDOFF_COMPLETE. The published YakirOS gives a channel only to the instance it
+starts for an upgrade, so the first instance has nothing to pass its sockets on.
   SIGHUP           ignored
 """
 
@@ -142,11 +149,12 @@ class Service:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
         self.handoff_env = os.environ.get("HANDOFF_FD")
+        self.upgrade = self.handoff_env is not None   # started by YakirOS to replace an instance
         self.handoff_chan = self._handoff_channel()
         self.event("start argv=%s HANDOFF_FD=%s channel=%s" % (
             " ".join(sys.argv[1:]) or "-", self.handoff_env or "-",
             "fd%d" % self.handoff_chan.fileno() if self.handoff_chan else "none"))
-        if self.handoff_chan is None:
+        if not self.upgrade:
             self._take_over()
         self._clear_stale_ready()
         write_kv(self.pid_path, [("pid", self.pid)])
@@ -237,10 +245,8 @@ class Service:
 
     # -- handoff (yakiros-behavior.md section 6) ---------------------------
     def _handoff_channel(self):
-        """The AF_UNIX socket YakirOS put on fd 4 for an upgrade (HANDOFF_FD is
-        set; its value names the resolver's fd number, so fd 4 is tried first)."""
-        if self.handoff_env is None:
-            return None
+        """The connected AF_UNIX stream socket YakirOS put on fd 4 (when HANDOFF_FD
+        is set its value may name the resolver's fd number: fd 4 is tried first)."""
         cands = [HANDOFF_FD]
         if _int(self.handoff_env, -1) not in (-1, HANDOFF_FD):
             cands.append(_int(self.handoff_env))
@@ -251,7 +257,8 @@ class Service:
                 s = socket.socket(fileno=fd)
             except OSError:
                 continue
-            if s.family == socket.AF_UNIX:
+            if (s.family == socket.AF_UNIX and s.type == socket.SOCK_STREAM
+                    and not s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
                 os.set_inheritable(fd, False)
                 return s
             s.detach()
@@ -262,7 +269,7 @@ class Service:
         channel. Returns (listener or None, [other stream sockets])."""
         listener, others = None, []
         chan = self.handoff_chan
-        if chan is None:
+        if chan is None or not self.upgrade:
             return listener, others
         fds = []
         sel = selectors.DefaultSelector()
@@ -279,7 +286,7 @@ class Service:
                 continue
             try:
                 chan.settimeout(0)
-                msg, fds, _flags, _addr = socket.recv_fds(chan, 64, 16)
+                msg, fds, _flags, _addr = socket.recv_fds(chan, 64, 64)
                 what = "eof" if not msg and not fds else "%d fd(s)" % len(fds)
             except OSError as e:
                 what = "error %s" % errno.errorcode.get(e.errno, e.errno)
@@ -306,7 +313,7 @@ class Service:
         return listener, others
 
     def handoff_complete(self):
-        if self.handoff_chan is None:
+        if self.handoff_chan is None or not self.upgrade:
             return
         try:
             self.handoff_chan.settimeout(2.0)
@@ -315,20 +322,25 @@ class Service:
         except OSError as e:
             self.event("handoff: HANDOFF_COMPLETE not sent: %s" % e)
 
-    def pass_listener(self, listener):
-        """On SIGUSR1: send LISTENER over this instance's own handoff channel."""
+    def pass_sockets(self, listener, conns=()):
+        """On SIGUSR1: send LISTENER, then CONNS, over this instance's own
+        handoff channel (SCM_RIGHTS, at most 16 fds per message). True when
+        everything was sent: the successor now owns them."""
+        conns = list(conns)
         if self.handoff_chan is None or listener is None:
             self.event("handoff: SIGUSR1, no handoff channel: nothing passed, exiting")
             return False
+        fds = [listener.fileno()] + [c.fileno() for c in conns]
         try:
             self.handoff_chan.settimeout(2.0)
-            socket.send_fds(self.handoff_chan, [b"L"], [listener.fileno()],
-                            socket.MSG_NOSIGNAL)
-            self.event("handoff: SIGUSR1, passed listening socket over fd %d, exiting"
-                       % self.handoff_chan.fileno())
+            for i in range(0, len(fds), 16):
+                socket.send_fds(self.handoff_chan, [b"L" if i == 0 else b"C"], fds[i:i + 16],
+                                socket.MSG_NOSIGNAL)
+            self.event("handoff: SIGUSR1, passed listening socket and %d connection(s) over fd %d, exiting"
+                       % (len(conns), self.handoff_chan.fileno()))
             return True
         except OSError as e:
-            self.event("handoff: SIGUSR1, passing the listener failed: %s, exiting" % e)
+            self.event("handoff: SIGUSR1, passing the sockets failed: %s, exiting" % e)
             return False
 
     def tcp_listener(self, port):
@@ -528,7 +540,7 @@ def serve_http(name, default_port, handler_factory, ready_items=()):
     reason = loop.run()
     server.close()
     if reason == "SIGUSR1":
-        svc.pass_listener(listener)
+        svc.pass_sockets(listener)
     listener.close()
     svc.event("exit reason=%s requests=%d" % (reason, server.requests))
     svc.cleanup()

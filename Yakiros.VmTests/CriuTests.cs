@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Xunit.Abstractions;
+using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Yakiros;
+using Yakiros.VmTests.Infrastructure;
+
+namespace Yakiros.VmTests;
+
+/// <summary>
+/// Step 11, CRIU checkpointing: the stateful service keeps a counter in memory only, so a value that survives a
+/// checkpoint and restore proves the process state was preserved. Every test first asks the guest's own
+/// `criu check`; where it fails, the test is skipped with CRIU's reason. Checkpoints live in
+/// /var/lib/graph/checkpoints/&lt;component&gt;/&lt;id&gt;/ with a metadata.json beside CRIU's images.
+/// </summary>
+[Trait("Category", Categories.Criu)]
+public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output), IDisposable
+{
+    private const string Stateful = "test-stateful-service";
+    private const string Store = "/var/lib/graph/checkpoints/" + Stateful;
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-011")]
+    public async Task A_checkpoint_stores_CRIU_images_and_metadata_and_leaves_the_service_running()
+    {
+        var (vm, ctl, http) = await CriuGuestAsync();
+        var running = (await ctl.StatusAsync())[Stateful];
+        await http.IncrementAsync(3);
+
+        var reply = await ctl.SendAsync($"checkpoint {Stateful}", TimeSpan.FromSeconds(60));
+
+        Output.WriteLine(reply);
+        await ExpectDefectAsync(KnownDefects.CriuExecArgv, async () =>
+        {
+            reply.Should().Contain("Checkpoint created successfully", "`checkpoint` must dump the service with CRIU");
+            var dir = await LatestCheckpointAsync(vm);
+            var files = (await vm.Shell.SucceedAsync($"ls {dir}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Output.WriteLine($"{dir}: {string.Join(' ', files)}");
+            files.Should().Contain(["metadata.json", "inventory.img", "pstree.img", $"core-{running.Pid}.img"], "CRIU's images of the dumped pid sit beside the metadata");
+            using var metadata = JsonDocument.Parse((await vm.Shell.SucceedAsync($"cat {dir}/metadata.json")).Stdout);
+            var root = metadata.RootElement;
+            root.GetProperty("component_name").GetString().Should().Be(Stateful);
+            root.GetProperty("original_pid").GetInt32().Should().Be(running.Pid, "the metadata names the process that was dumped");
+            root.GetProperty("image_size").GetInt64().Should().BePositive();
+            root.GetProperty("criu_version").GetProperty("major").GetInt32().Should().BeGreaterThanOrEqualTo(3);
+            var after = (await ctl.StatusAsync())[Stateful];
+            after.State.Should().Be("ACTIVE", "leave_running = true");
+            after.Pid.Should().Be(running.Pid);
+            (await http.StateAsync()).Counter.Should().Be(3, "the dump must not disturb the running service");
+        });
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-011")]
+    public async Task A_restore_brings_back_the_state_of_the_checkpoint()
+    {
+        var (vm, ctl, http) = await CriuGuestAsync();
+        await http.IncrementAsync(3);
+        var reply = await ctl.SendAsync($"checkpoint {Stateful}", TimeSpan.FromSeconds(60));
+        Output.WriteLine(reply);
+
+        await ExpectDefectAsync(KnownDefects.CriuExecArgv, async () =>
+        {
+            reply.Should().Contain("Checkpoint created successfully", "a restore needs a checkpoint");
+            var id = Path.GetFileName(await LatestCheckpointAsync(vm));
+            await http.IncrementAsync(2);
+            (await http.StateAsync()).Counter.Should().Be(5);
+
+            var restore = await ctl.SendAsync($"restore {Stateful} {id}", TimeSpan.FromSeconds(60));
+            Output.WriteLine(restore);
+            restore.Should().NotContain("Error", "restoring checkpoint {0} must work", id);
+            await ctl.WaitForStatusAsync(s => s.Find(Stateful)?.State == "ACTIVE", TimeSpan.FromSeconds(30), $"{Stateful} ACTIVE after the restore");
+            var state = await http.StateAsync();
+            Output.WriteLine($"after restore: counter {state.Counter}, pid {state.Pid}");
+            state.Counter.Should().Be(3, "the restored process has the memory of the checkpoint (5 = never restored, 0 = restarted)");
+        });
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-012")]
+    public async Task Checkpoint_list_shows_a_checkpoint_and_checkpoint_rm_removes_it()
+    {
+        var (vm, ctl, _) = await CriuGuestAsync();
+        // A checkpoint directory made by hand keeps this test independent of CRIU dumps (proven above).
+        var id = $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+        await vm.Shell.SucceedAsync($"mkdir -p {Store}/{id} && printf '{{\"component_name\": \"{Stateful}\", \"original_pid\": 1, \"timestamp\": {id}, \"image_size\": 1}}' > {Store}/{id}/metadata.json");
+
+        var list = await ctl.SendAsync($"checkpoint-list {Stateful}");
+        var rm = await ctl.SendAsync($"checkpoint-rm {Stateful} {id}");
+        var gone = (await vm.Shell.RunAsync($"test -e {Store}/{id}")).ExitCode != 0;
+
+        Output.WriteLine($"checkpoint-list: {list}\ncheckpoint-rm: {rm}\ndirectory removed: {gone}");
+        await ExpectDefectAsync(KnownDefects.CheckpointListUnreachable, () =>
+        {
+            list.Should().Contain(id, "checkpoint-list names every checkpoint of the component");
+            rm.Should().NotContain("Error");
+            gone.Should().BeTrue("checkpoint-rm deletes {0}/{1}", Store, id);
+        });
+    }
+
+    [SkippableFact]
+    [Trait("KnownDefect", "YK-013")]
+    public async Task A_restore_of_an_unknown_checkpoint_leaves_the_running_service_alone()
+    {
+        var (_, ctl, http) = await CriuGuestAsync();
+        var running = (await ctl.StatusAsync())[Stateful];
+        await http.IncrementAsync(2);
+
+        var reply = await ctl.SendAsync($"restore {Stateful} 123", TimeSpan.FromSeconds(30));
+
+        var after = (await ctl.StatusAsync())[Stateful];
+        var state = await TryStateAsync(http);
+        Output.WriteLine($"reply: {reply}\nbefore: pid {running.Pid}; after: {after.State} pid {after.Pid}, counter {state?.Counter.ToString() ?? "(no answer)"}");
+        reply.Should().Contain("Error", "checkpoint 123 does not exist");
+        await ExpectDefectAsync(KnownDefects.RestoreKillsService, () =>
+        {
+            after.Pid.Should().Be(running.Pid, "a failed restore must not touch the running service (the running service was killed)");
+            state?.Counter.Should().Be(2, "the service kept its memory");
+        });
+    }
+
+    [SkippableFact]
+    public async Task Without_CRIU_an_upgrade_falls_back_to_FD_passing_then_restart_and_the_service_keeps_serving()
+    {
+        var (vm, ctl, http) = await CriuGuestAsync();
+        var before = (await ctl.StatusAsync())[Stateful];
+        // YakirOS looks for criu at fixed paths only; hiding the binary makes it unavailable (the snapshot restore puts it back).
+        await vm.Shell.SucceedAsync("for f in /usr/sbin/criu /usr/bin/criu /sbin/criu /bin/criu; do [ -e $f ] && [ ! -L $f ] && mv $f $f.hidden; done; ! command -v criu");
+
+        var swap = await HotSwap.UpgradeAsync(vm, ctl, Stateful, before);
+
+        var log = await HotSwap.ResolverUpgradeLogAsync(vm);
+        var ready = (await vm.Shell.RunAsync($"cat /run/yakiros-tests/{Stateful}/ready")).Stdout;
+        var state = await http.StateAsync();
+        Output.WriteLine($"{swap.Describe()}\nresolver log:\n{log}\nready file:\n{ready}\nserving: counter {state.Counter}, pid {state.Pid}");
+        log.Should().MatchRegex("(?i)CRIU not (supported|available).*\\n(.*\\n)*.*FD-passing", "with no CRIU the first fallback is FD passing");
+        (ready.Contains("listener=inherited", StringComparison.Ordinal) || log.Contains("restart", StringComparison.OrdinalIgnoreCase))
+            .Should().BeTrue("FD passing either handed the listener over, or the resolver fell back to a restart");
+        state.Pid.Should().Be(swap.After.Pid!.Value, "the new instance serves");
+    }
+
+    private async Task<(VirtualMachine Vm, GraphCtl Ctl, StatefulClient Http)> CriuGuestAsync()
+    {
+        var (vm, ctl) = await GuestAsync();
+        var check = await vm.Shell.RunAsync("criu check 2>&1", TimeSpan.FromSeconds(60));
+        Skip.If(check.ExitCode != 0, $"`criu check` fails in the guest (exit {check.ExitCode}: {check.Stdout.Trim().Split('\n').LastOrDefault()}). " +
+                                     "The CRIU tests run where it says \"Looks good.\": a kernel with CRIU support and criu installed in the guest image.");
+        await ctl.WaitForStatusAsync(s => s.Find(Stateful)?.State == "ACTIVE", TimeSpan.FromSeconds(20), $"{Stateful} ACTIVE");
+        _http = new StatefulClient(vm, YakirosVmFixture.StatefulPort);
+        return (vm, ctl, _http);
+    }
+
+    private StatefulClient? _http;
+
+    public void Dispose() => _http?.Dispose();
+
+    private static async Task<string> LatestCheckpointAsync(VirtualMachine vm) =>
+        (await vm.Shell.SucceedAsync($"ls -1d {Store}/*/ | sort | tail -n 1")).Stdout.Trim().TrimEnd('/');
+
+    private static async Task<StatefulState?> TryStateAsync(StatefulClient http)
+    {
+        try
+        {
+            return await http.StateAsync();
+        }
+        catch (VmException)
+        {
+            return null;
+        }
+    }
+}
