@@ -61,6 +61,7 @@ function Invoke-Tests([string[]] $extra) {
     Invoke-Tool prepare
     $results = Join-Path 'TestResults' (Get-Date -Format 'yyyyMMdd-HHmmss')
     Say "dotnet test -> $results"
+    $env:YAKIROS_RESULTSDIR = Join-Path $PWD $results
     & dotnet test Yakiros.sln -c Release --nologo --results-directory $results `
         --logger 'trx' `
         --logger "junit;LogFilePath=$PWD/$results/{assembly}.junit.xml;MethodFormat=Class;FailureBodyFormat=Verbose" `

@@ -62,7 +62,7 @@ run_tests() {
   results="TestResults/$run_id"
   say "dotnet test -> $results"
   local rc=0
-  dotnet test Yakiros.sln -c Release --nologo \
+  YAKIROS_RESULTSDIR="$PWD/$results" dotnet test Yakiros.sln -c Release --nologo \
     --results-directory "$results" \
     --logger "trx" \
     --logger "junit;LogFilePath=$PWD/$results/{assembly}.junit.xml;MethodFormat=Class;FailureBodyFormat=Verbose" \

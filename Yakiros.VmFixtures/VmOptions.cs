@@ -42,6 +42,18 @@ public sealed class VmOptions
     /// <summary>Where per-run state (overlay, console log, QMP socket) lives; defaults to the system temp folder.</summary>
     public string? RunsDir { get; set; }
 
+    /// <summary>The Step-11 performance targets (Performance:* / YAKIROS_PERFORMANCE__*).</summary>
+    public PerformanceTargets Performance { get; set; } = new();
+
+    /// <summary>The soak run (Soak:* / YAKIROS_SOAK__*).</summary>
+    public Soak.SoakOptions Soak { get; set; } = new();
+
+    /// <summary>
+    /// Where this run's results go (failure artifacts, metrics, run-info.json): run.sh and run.ps1 set it to
+    /// TestResults/&lt;run&gt;; unset (an IDE run), TestResults/ide-&lt;time&gt; beside guest-config.
+    /// </summary>
+    public string? ResultsDir { get; set; }
+
     public string ResolvedCacheDir => CacheDir is { Length: > 0 } dir
         ? Path.GetFullPath(dir)
         : Path.Combine(
@@ -63,6 +75,7 @@ public sealed class VmOptions
         if (MemoryMb < 256) problems.Add($"MemoryMb={MemoryMb}: the guest needs at least 256 (set YAKIROS_MEMORYMB)");
         if (Cpus is < 1 or > 64) problems.Add($"Cpus={Cpus}: use 1 to 64 (set YAKIROS_CPUS)");
         if (BootTimeoutSeconds < 5) problems.Add($"BootTimeoutSeconds={BootTimeoutSeconds}: use at least 5 (set YAKIROS_BOOTTIMEOUTSECONDS)");
+        if (Performance.TcgScale < 1) problems.Add($"Performance:TcgScale={Performance.TcgScale}: use 1 or more (set YAKIROS_PERFORMANCE__TCGSCALE)");
         if (string.IsNullOrWhiteSpace(QemuBinary)) problems.Add("QemuBinary is empty (set YAKIROS_QEMUBINARY)");
         if (problems.Count > 0)
             throw new VmConfigurationException("Invalid VM options: " + string.Join("; ", problems));

@@ -7,7 +7,7 @@ namespace Yakiros.VmTests;
 [Trait("Category", Categories.Basic)]
 public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
-    [SkippableFact]
+    [GuestFact]
     public async Task PID_1_is_graph_resolver()
     {
         var (vm, _) = await GuestAsync();
@@ -20,7 +20,7 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         Output.WriteLine(Fixture.Boot.Describe());
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-001")]
     public async Task PID_1_answered_throughout_boot_although_its_children_exited()
     {
@@ -32,7 +32,7 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task The_control_socket_answers_status_with_a_table_and_a_summary()
     {
         var (_, ctl) = await GuestAsync();
@@ -43,7 +43,7 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         status.Summary.Should().MatchRegex(@"^Summary: \d+ active, \d+ degraded, \d+ starting, \d+ failed, \d+ total$");
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Every_boot_component_is_loaded_and_parsed_exactly_once()
     {
         var (_, ctl) = await GuestAsync();
@@ -54,7 +54,7 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
             status.Components.Count(c => c.Name == component.Name).Should().Be(1, $"{component.File} defines '{component.Name}':\n{status.Raw}");
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Every_boot_service_is_active_every_oneshot_done_and_none_failed()
     {
         var (_, ctl) = await GuestAsync();
@@ -66,7 +66,7 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         status.Components.Where(c => c.State == "FAILED").Should().BeEmpty(status.Raw);
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-002")]
     public async Task The_graphctl_binary_reaches_the_resolver_without_a_manual_symlink()
     {
@@ -81,7 +81,7 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-003")]
     public async Task The_init_mounts_run_and_dev_pts()
     {

@@ -15,4 +15,5 @@ public static class Categories
     public const string Criu = "CRIU";
     public const string Kexec = "Kexec";
     public const string Performance = "Performance";
+    public const string Soak = "Soak";
 }

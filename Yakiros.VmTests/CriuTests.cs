@@ -18,7 +18,7 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
     private const string Stateful = "test-stateful-service";
     private const string Store = "/var/lib/graph/checkpoints/" + Stateful;
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-011")]
     public async Task A_checkpoint_stores_CRIU_images_and_metadata_and_leaves_the_service_running()
     {
@@ -49,7 +49,7 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-011")]
     public async Task A_restore_brings_back_the_state_of_the_checkpoint()
     {
@@ -75,7 +75,7 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-012")]
     public async Task Checkpoint_list_shows_a_checkpoint_and_checkpoint_rm_removes_it()
     {
@@ -97,7 +97,7 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-013")]
     public async Task A_restore_of_an_unknown_checkpoint_leaves_the_running_service_alone()
     {
@@ -118,7 +118,7 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Without_CRIU_an_upgrade_falls_back_to_FD_passing_then_restart_and_the_service_keeps_serving()
     {
         var (vm, ctl, http) = await CriuGuestAsync();

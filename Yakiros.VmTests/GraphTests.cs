@@ -11,7 +11,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
 {
     private const string RuntimeComponents = "/usr/share/yakiros-tests/runtime-components";
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Check_cycles_reports_no_cycle_in_the_boot_graph()
     {
         var (_, ctl) = await GuestAsync();
@@ -21,7 +21,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         reply.Should().Contain("No dependency cycles detected").And.NotContain("CYCLE DETECTED");
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Check_cycles_finds_test_cycle_a_and_b_once_they_are_added()
     {
         var (vm, ctl) = await GuestAsync();
@@ -33,7 +33,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         Output.WriteLine(reply);
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-005")]
     public async Task Validate_fails_on_a_graph_with_a_cycle()
     {
@@ -49,7 +49,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-006")]
     public async Task Analyze_metrics_equal_the_counts_of_the_actual_component_set()
     {
@@ -73,7 +73,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Tree_and_rdeps_agree_with_the_TOML_requires_and_provides()
     {
         var (_, ctl) = await GuestAsync();
@@ -94,7 +94,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         }
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task The_DOT_output_parses_and_has_exactly_the_expected_edges()
     {
         var (_, ctl) = await GuestAsync();
@@ -107,7 +107,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         edges.Should().Equal(expected);
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-004")]
     public async Task A_hundred_more_components_resolve_and_status_still_answers()
     {

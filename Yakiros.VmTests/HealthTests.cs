@@ -37,7 +37,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         health_restart_threshold = {RestartThreshold}
         """;
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Health_checks_run_on_their_configured_interval()
     {
         var (vm, ctl) = await AddProbeAsync();
@@ -52,7 +52,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         (await ctl.StatusAsync())["health-probe"].State.Should().Be("ACTIVE");
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task Consecutive_failures_drive_ACTIVE_to_DEGRADED_to_FAILED_at_the_thresholds_and_clearing_recovers()
     {
         var (vm, ctl) = await AddProbeAsync();
@@ -75,7 +75,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         (await ctl.SendAsync("caps")).Should().MatchRegex(@"health\.probe\s+UP\s+health-probe", "a recovered component provides its capability again");
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task A_single_failure_under_the_threshold_does_not_degrade()
     {
         var (vm, ctl) = await AddProbeAsync();
@@ -92,7 +92,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         states.Should().OnlyContain(s => s == "ACTIVE", "one failure is under health_fail_threshold = {0}", FailThreshold);
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task The_resolvers_CPU_share_is_measured_and_reported()
     {
         var (vm, _) = await AddProbeAsync();

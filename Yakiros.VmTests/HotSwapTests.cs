@@ -19,7 +19,7 @@ public sealed class HotSwapTests(YakirosVmFixture fixture, ITestOutputHelper out
     private const int Port = YakirosVmFixture.EchoPort;
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-010")]
     public async Task A_persistent_connection_survives_an_upgrade_with_every_echo_back_once_and_in_order()
     {
@@ -40,7 +40,7 @@ public sealed class HotSwapTests(YakirosVmFixture fixture, ITestOutputHelper out
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-010")]
     public async Task The_listening_socket_and_the_open_connection_are_handed_to_the_new_instance()
     {
@@ -69,7 +69,7 @@ public sealed class HotSwapTests(YakirosVmFixture fixture, ITestOutputHelper out
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-010")]
     public async Task A_client_connecting_in_the_middle_of_the_swap_is_served()
     {

@@ -20,7 +20,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
 
     private string CgroupDir => "/sys/fs/cgroup/graph/" + (Definition.Value("resources", "cgroup")?.Trim('/') ?? Service);
 
-    [SkippableFact]
+    [GuestFact]
     public async Task The_service_runs_in_its_own_cgroup_at_the_YakirOS_path()
     {
         var (vm, ctl) = await GuestAsync();
@@ -31,7 +31,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         cgroup.Stdout.Trim().Should().Be($"0::{CgroupDir["/sys/fs/cgroup".Length..]}");
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-007")]
     public async Task Memory_cpu_and_pids_limits_hold_the_configured_values()
     {
@@ -48,7 +48,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-007")]
     public async Task A_fork_bomb_in_the_service_cgroup_is_stopped_at_pids_max()
     {
@@ -90,7 +90,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-014")]
     public async Task PID_mount_and_UTS_namespaces_differ_from_PID_1_and_the_hostname_is_configured()
     {
@@ -116,7 +116,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-007")]
     public async Task A_memory_hog_meets_OOM_handling_the_state_shows_it_and_no_duplicate_is_left_behind()
     {
@@ -150,7 +150,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     public async Task A_components_cgroup_exists_while_it_runs_and_is_removed_after_it_stops()
     {
         var (vm, ctl) = await GuestAsync();

@@ -12,7 +12,7 @@ namespace Yakiros.VmTests;
 [Trait("Category", Categories.Kexec)]
 public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
-    [SkippableFact]
+    [GuestFact]
     public async Task A_dry_run_rejects_a_kernel_that_is_too_small()
     {
         var (vm, ctl) = await GuestAsync();
@@ -23,7 +23,7 @@ public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         reply.Should().Contain("Dry run failed").And.Contain("Invalid kernel image", "a 1004-byte file cannot be a kernel");
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-008")]
     public async Task A_dry_run_rejects_a_file_without_a_kernel_magic()
     {
@@ -39,7 +39,7 @@ public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-009")]
     public async Task A_word_other_than_dry_run_does_not_start_an_upgrade()
     {
@@ -57,7 +57,7 @@ public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-011")]
     public async Task The_guests_own_kernel_passes_the_dry_run_with_its_seven_phases_listed()
     {
@@ -77,7 +77,7 @@ public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         });
     }
 
-    [SkippableFact]
+    [GuestFact]
     [Trait("KnownDefect", "YK-011")]
     public async Task The_prerequisites_report_names_each_prerequisite_that_is_not_met()
     {

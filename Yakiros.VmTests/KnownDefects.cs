@@ -80,7 +80,12 @@ public static class KnownDefects
         "/proc/<pid>/ns/pid of the service equals PID 1's; only pid_for_children differs, and NSpid shows a single pid.",
         @"pid namespace of the service = PID 1's");
 
+    public static readonly Defect UpgradeWaitsForService = new("YK-015", "`upgrade` answers only when the restarted service exits",
+        "src/graph-resolver.c:417 (accept() without SOCK_CLOEXEC: the control connection leaks into the services started while it is open)",
+        "The restarted service holds graphctl's connection, so the client waits for EOF until its own timeout (25 s here) on every upgrade; restart cycles crawl.",
+        @"restart cycles done \d+ of");
+
     public static IReadOnlyList<Defect> All { get; } =
         [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff, KexecAcceptsUnknownMagic, KexecOptionWordUpgrades,
-         HotSwapDropsConnections, CriuExecArgv, CheckpointListUnreachable, RestoreKillsService, ServiceOutsideItsPidNamespace];
+         HotSwapDropsConnections, CriuExecArgv, CheckpointListUnreachable, RestoreKillsService, ServiceOutsideItsPidNamespace, UpgradeWaitsForService];
 }

@@ -74,6 +74,12 @@ public class VmFixture : IAsyncLifetime
         return _vm;
     }
 
+    /// <summary>The VM as it is (null when none runs), without skipping or failing: for diagnostics after a failure.</summary>
+    public VirtualMachine? CurrentVm => _vm;
+
+    /// <summary>Why no VM runs: the skip reason or the start failure (null when one runs).</summary>
+    public string? NoVmReason => UnavailableReason ?? _startFailure?.Message;
+
     /// <summary>The running VM; skips the calling test when the host cannot run one, fails it when the VM did not start.</summary>
     public VirtualMachine Vm
     {

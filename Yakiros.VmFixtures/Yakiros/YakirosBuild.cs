@@ -66,6 +66,14 @@ public sealed partial record YakirosBuild(string Directory)
         return GlibcVersion().Matches(text).Select(m => Version.Parse(m.Groups[1].Value)).DefaultIfEmpty().Max();
     }
 
+    /// <summary>What identifies this build in reports: the resolver's SHA-256 prefix, size and time.</summary>
+    public string Identity()
+    {
+        using var file = File.OpenRead(Resolver);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file))[..12];
+        return $"graph-resolver sha256:{hash} ({new FileInfo(Resolver).Length} bytes, {File.GetLastWriteTimeUtc(Resolver):yyyy-MM-dd HH:mm} UTC)";
+    }
+
     public IReadOnlyList<PayloadFile> Payload() =>
     [
         PayloadFile.FromHost(Resolver, ResolverGuestPath),

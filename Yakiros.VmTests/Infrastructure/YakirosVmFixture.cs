@@ -10,7 +10,7 @@ namespace Yakiros.VmTests.Infrastructure;
 /// (recording what it saw), snapshots the clean state, and gives each category class a clean guest: a restore, or a
 /// fresh boot when a previous test killed the guest.
 /// </summary>
-public sealed class YakirosVmFixture : VmFixture
+public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
 {
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -92,6 +92,7 @@ public sealed class YakirosVmFixture : VmFixture
         }
         Boot = new BootReport(vm.BootTime, settled, unresponsive, workaround, first, childExit);
         HarnessLog.Write($"YakirOS boot: {Boot.Describe()}");
+        await WriteRunInfoAsync(vm, cancellationToken);
         await vm.SnapshotAsync("clean", cancellationToken);
     }
 
@@ -114,6 +115,28 @@ public sealed class YakirosVmFixture : VmFixture
         ctl.WaitForStatusAsync(
             s => Components.All(c => s.Find(c.Name) is { State: not ("STARTING" or "READY_WAIT" or "INACTIVE") }),
             SettleTimeout, "every boot component leaving STARTING, READY_WAIT and INACTIVE", cancellationToken);
+
+    /// <summary>Time and CPU targets are multiplied by this under software emulation (Performance:TcgScale), 1 under KVM.</summary>
+    public double TimingScale => Options.Performance.ScaleFor(CurrentVm?.Accelerator.Accelerator ?? Accelerator.Tcg);
+
+    /// <summary>Saves a measured metric to TestResults/&lt;run&gt;/metrics/ for the JSON summary and the dashboard.</summary>
+    public void Record(Metric metric) => RunResults.WriteJson(Path.Combine(RunResults.Directory(Options), "metrics", $"{metric.Name}.json"), metric);
+
+    private sealed record VmConfig(int RamMb, int Cpus, string Os, string Kernel, string Accelerator);
+
+    private sealed record RunInfo(string YakirosBuildDir, string YakirosVersion, VmConfig VmConfig, double TimingScale, string Boot);
+
+    private async Task WriteRunInfoAsync(VirtualMachine vm, CancellationToken cancellationToken)
+    {
+        var facts = (await vm.Shell.RunAsync(". /etc/os-release; echo \"$PRETTY_NAME\"; uname -r", cancellationToken: cancellationToken)).Stdout.Split('\n');
+        var config = new VmConfig(Options.MemoryMb, Options.Cpus, $"{facts[0].Trim()} guest", facts.ElementAtOrDefault(1)?.Trim() ?? "?",
+            vm.Accelerator.Accelerator.ToString().ToLowerInvariant());
+        RunResults.WriteJson(Path.Combine(RunResults.Directory(Options), "run-info.json"),
+            new RunInfo(Build.Directory, Build.Identity(), config, TimingScale, Boot.Describe()));
+    }
+
+    public Task<(string Directory, string Digest)> SaveFailureArtifactsAsync(string testDisplayName, CancellationToken cancellationToken) =>
+        FailureArtifacts.SaveAsync(Options, CurrentVm, NoVmReason, testDisplayName, cancellationToken);
 
     /// <summary>
     /// A clean guest for a test of <paramref name="category"/>: the clean snapshot restored before every test (tests

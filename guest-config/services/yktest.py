@@ -53,6 +53,16 @@ HANDOFF_RECV_TIMEOUT = 3.0         # wait this long for SCM_RIGHTS on fd 4
 BIND_RETRY_SECONDS = 15.0          # EADDRINUSE retries while a predecessor exits
 
 
+def visible_pid():
+    """This process's pid as /proc names it. /proc is the root PID namespace's
+    mount, so this is the pid YakirOS and the tests see, also when the service
+    runs in its own PID namespace (where os.getpid() is 1)."""
+    try:
+        return int(os.readlink("/proc/self"))
+    except (OSError, ValueError):
+        return os.getpid()
+
+
 def wall():
     return time.time()
 
@@ -93,7 +103,7 @@ def pid_alive(pid):
 
 def pid_is_instance(pid, script):
     """True if PID is alive and runs SCRIPT (a basename) as a program or script."""
-    if pid <= 0 or pid == os.getpid() or not pid_alive(pid):
+    if pid <= 0 or pid in (os.getpid(), visible_pid()) or not pid_alive(pid):
         return False
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
@@ -127,7 +137,7 @@ class Service:
     def __init__(self, name, script=None):
         self.name = name
         self.script = script or os.path.basename(sys.argv[0])
-        self.pid = os.getpid()
+        self.pid = visible_pid()
         self.started = wall()
         self.dir = os.path.join(RUN_ROOT, name)
         os.makedirs(self.dir, exist_ok=True)

@@ -1,0 +1,49 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Yakiros.VmFixtures.Soak;
+
+/// <summary>
+/// The soak run (Soak:* / YAKIROS_SOAK__*; `./run.sh soak --duration 24h --report-interval 1h --cycles 1000` sets them).
+/// The defaults make the short run that the normal suite includes.
+/// </summary>
+public sealed partial class SoakOptions
+{
+    /// <summary>How long the soak runs: a number with s, m, h or d (for example 90s, 30m, 24h).</summary>
+    public string Duration { get; set; } = "60s";
+
+    /// <summary>How often a report with a trend verdict is written.</summary>
+    public string ReportInterval { get; set; } = "20s";
+
+    /// <summary>How many restart cycles of a component to run during the soak (spread over it, as fast as they go).</summary>
+    public int Cycles { get; set; } = 10;
+
+    /// <summary>How often the resolver is sampled (RSS, fds, control latency, failed components).</summary>
+    public string SampleInterval { get; set; } = "5s";
+
+    public TimeSpan DurationSpan => ParseDuration(Duration, nameof(Duration));
+
+    public TimeSpan ReportIntervalSpan => ParseDuration(ReportInterval, nameof(ReportInterval));
+
+    public TimeSpan SampleIntervalSpan => ParseDuration(SampleInterval, nameof(SampleInterval));
+
+    /// <summary>"90s", "30m", "24h", "1d", "1h30m" or a plain number of seconds.</summary>
+    public static TimeSpan ParseDuration(string text, string setting = "duration")
+    {
+        var trimmed = text.Trim().ToLowerInvariant();
+        if (double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out var plain) && plain > 0) return TimeSpan.FromSeconds(plain);
+        var parts = Part().Matches(trimmed);
+        if (parts.Count == 0 || string.Concat(parts.Select(p => p.Value)) != trimmed)
+            throw new VmConfigurationException($"Soak:{setting}='{text}' is not a duration: use a number with s, m, h or d, for example 90s, 30m, 24h, 1h30m.");
+        var total = TimeSpan.Zero;
+        foreach (Match p in parts)
+        {
+            var n = double.Parse(p.Groups[1].Value, CultureInfo.InvariantCulture);
+            total += p.Groups[2].Value switch { "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n), _ => TimeSpan.FromDays(n) };
+        }
+        return total > TimeSpan.Zero ? total : throw new VmConfigurationException($"Soak:{setting}='{text}' must be longer than zero.");
+    }
+
+    [GeneratedRegex(@"(\d+(?:\.\d+)?)([smhd])")]
+    private static partial Regex Part();
+}

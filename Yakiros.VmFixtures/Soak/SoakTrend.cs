@@ -1,0 +1,53 @@
+namespace Yakiros.VmFixtures.Soak;
+
+/// <summary>One sample of the resolver during a soak.</summary>
+public sealed record SoakSample(TimeSpan At, double RssKb, int OpenFds, double ControlLatencyMs, int FailedComponents, int CyclesDone, int CycleFailures);
+
+/// <summary>The verdict on one series: how its last third compares with its first third.</summary>
+public sealed record SeriesTrend(string Name, double First, double Last, double Threshold, bool Grew)
+{
+    public string Describe() => $"{Name}: {First:0.#} → {Last:0.#} (median of the first vs the last third; grows when the rise exceeds {Threshold:0.#})" +
+                                (Grew ? " GROWING" : " steady");
+}
+
+/// <summary>
+/// Leak and degradation verdicts from soak samples. Medians of the first and last thirds keep single noisy samples
+/// (this is a 2-core emulated machine) from deciding. A leak: resident memory up by more than 10 % and 512 KB, or
+/// open fds up by 3 or more. Degradation: control latency more than doubled and up by 50 ms or more, or more
+/// failed components at the end than at the start, or failed restart cycles.
+/// </summary>
+public sealed record SoakVerdict(SeriesTrend Memory, SeriesTrend Fds, SeriesTrend Latency, int FailedAtStart, int FailedAtEnd, int Cycles, int CycleFailures, int Samples)
+{
+    public bool Leak => Memory.Grew || Fds.Grew;
+
+    public bool Degradation => Latency.Grew || FailedAtEnd > FailedAtStart || CycleFailures > 0;
+
+    public string Describe() =>
+        $"{(Leak ? "LEAK" : "no leak")}, {(Degradation ? "DEGRADATION" : "no degradation")} over {Samples} samples; {Memory.Describe()}; {Fds.Describe()}; " +
+        $"{Latency.Describe()}; failed components {FailedAtStart} → {FailedAtEnd}; restart cycles {Cycles} done, {CycleFailures} failed";
+
+    public static SoakVerdict From(IReadOnlyList<SoakSample> samples)
+    {
+        if (samples.Count < 3) throw new ArgumentException("a trend needs at least 3 samples", nameof(samples));
+        var third = Math.Max(1, samples.Count / 3);
+        SeriesTrend Trend(string name, Func<SoakSample, double> value, Func<double, double> threshold)
+        {
+            var first = Median(samples.Take(third).Select(value));
+            var last = Median(samples.TakeLast(third).Select(value));
+            var limit = threshold(first);
+            return new SeriesTrend(name, first, last, limit, last - first > limit);
+        }
+        var end = samples[^1];
+        return new SoakVerdict(
+            Trend("resolver RSS (KB)", s => s.RssKb, first => Math.Max(512, first * 0.10)),
+            Trend("resolver open fds", s => s.OpenFds, _ => 2.5),
+            Trend("control latency (ms)", s => s.ControlLatencyMs, first => Math.Max(50, first)),
+            samples[0].FailedComponents, end.FailedComponents, end.CyclesDone, end.CycleFailures, samples.Count);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}

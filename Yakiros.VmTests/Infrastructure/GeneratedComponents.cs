@@ -1,0 +1,63 @@
+using System.Text;
+using Yakiros.VmFixtures;
+
+namespace Yakiros.VmTests.Infrastructure;
+
+/// <summary>
+/// Components made up by a test: plain `sleep infinity` services (optionally with a readiness file or a health
+/// check) written to a staging folder and moved into /etc/graph.d in one command, so the resolver sees them together.
+/// </summary>
+public static class GeneratedComponents
+{
+    public const string Staging = "/run/yakiros-tests/staging";
+
+    /// <summary>
+    /// A layered graph of <paramref name="count"/> services: gen-i provides gen.i and requires gen.(i-1) and
+    /// gen.(i/2), so dependencies fan in and chains are long (depth about <paramref name="count"/>).
+    /// </summary>
+    public static IEnumerable<(string Name, string Toml)> LayeredGraph(int count, string prefix = "gen") =>
+        Enumerable.Range(0, count).Select(i =>
+        {
+            var requires = i == 0 ? new[] { "kernel.memory" } : new[] { $"{prefix}.{i - 1}", $"{prefix}.{i / 2}" }.Distinct().ToArray();
+            return ($"{prefix}-{i}", Service($"{prefix}-{i}", $"{prefix}.{i}", requires));
+        });
+
+    /// <summary>A `sleep infinity` service providing <paramref name="capability"/>; extra TOML lines go under [lifecycle].</summary>
+    public static string Service(string name, string capability, IEnumerable<string> requires, string? lifecycle = null, string binary = "/usr/bin/sleep",
+        string args = "\"infinity\"")
+    {
+        var toml = new StringBuilder($"""
+            [component]
+            name = "{name}"
+            binary = "{binary}"
+            args = [{args}]
+            type = "service"
+            [provides]
+            capabilities = ["{capability}"]
+            [requires]
+            capabilities = [{string.Join(", ", requires.Select(r => $"\"{r}\""))}]
+
+            """);
+        if (lifecycle is not null) toml.Append("[lifecycle]\n").Append(lifecycle).Append('\n');
+        return toml.ToString();
+    }
+
+    /// <summary>Writes the components to the staging folder (nothing is visible to the resolver yet).</summary>
+    public static async Task StageAsync(VirtualMachine vm, IEnumerable<(string Name, string Toml)> components, CancellationToken cancellationToken = default)
+    {
+        await vm.Shell.SucceedAsync($"rm -rf {Staging} && mkdir -p {Staging}", cancellationToken: cancellationToken);
+        foreach (var (name, toml) in components)
+            await vm.Shell.UploadAsync(toml, $"{Staging}/zz-{name}.toml", cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Moves every staged component into /etc/graph.d with one command.</summary>
+    public static Task MoveInAsync(VirtualMachine vm, CancellationToken cancellationToken = default) =>
+        vm.Shell.SucceedAsync($"mv {Staging}/*.toml /etc/graph.d/", cancellationToken: cancellationToken);
+
+    /// <summary>Stages and moves in.</summary>
+    public static async Task InstallAsync(VirtualMachine vm, IEnumerable<(string Name, string Toml)> components, CancellationToken cancellationToken = default)
+    {
+        await StageAsync(vm, components, cancellationToken);
+        await MoveInAsync(vm, cancellationToken);
+    }
+}

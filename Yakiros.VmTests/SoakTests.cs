@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using Xunit.Abstractions;
+using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Soak;
+using Yakiros.VmFixtures.Yakiros;
+using Yakiros.VmTests.Infrastructure;
+
+namespace Yakiros.VmTests;
+
+/// <summary>
+/// Step 11, Reliability: continuous operation without failures or leaks, and component restart cycles without
+/// degradation. The normal suite runs a short soak (Soak:Duration, 60 s by default); `./run.sh soak --duration 24h
+/// --report-interval 1h --cycles 1000` runs the long one. Reports with a trend verdict go to TestResults/&lt;run&gt;/soak/.
+/// </summary>
+[Trait("Category", Categories.Soak)]
+public sealed class SoakTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
+{
+    private const string Cycler = "soak-cycler";
+
+    [GuestFact]
+    [Trait("KnownDefect", "YK-015")]
+    public async Task The_resolver_runs_and_restarts_a_component_repeatedly_without_leaks_or_degradation()
+    {
+        var options = Fixture.Options.Soak;
+        var (duration, interval, sampleEvery) = (options.DurationSpan, options.ReportIntervalSpan, options.SampleIntervalSpan);
+        var (vm, ctl) = await GuestAsync();
+        await GeneratedComponents.InstallAsync(vm, [(Cycler, GeneratedComponents.Service(Cycler, "soak.cycler", ["kernel.memory"]))]);
+        await ctl.WaitForStatusAsync(s => s.Find(Cycler) is { State: "ACTIVE" }, TimeSpan.FromSeconds(30), $"{Cycler} ACTIVE");
+        var report = new SoakReport(Path.Combine(RunResults.Directory(Fixture.Options), "soak"), options);
+        Output.WriteLine($"soak: {duration} with a report every {interval}, {options.Cycles} restart cycles, a sample every {sampleEvery}; reports in {report.Directory}");
+
+        var samples = new List<SoakSample>();
+        var (cycles, cycleFailures, lastFailure) = (0, 0, (string?)null);
+        var clock = Stopwatch.StartNew();
+        var nextSample = TimeSpan.Zero;
+        var nextReport = interval;
+        while (clock.Elapsed < duration)
+        {
+            if (clock.Elapsed >= nextSample)
+            {
+                samples.Add(await SampleAsync(vm, clock.Elapsed, cycles, cycleFailures));
+                nextSample = clock.Elapsed + sampleEvery;
+            }
+            if (clock.Elapsed >= nextReport && samples.Count >= 3)
+            {
+                Output.WriteLine(report.Write(samples, final: false));
+                nextReport += interval;
+            }
+            if (cycles < options.Cycles)
+            {
+                var failure = await RestartCycleAsync(vm, ctl);
+                cycles++;
+                if (failure is not null) (cycleFailures, lastFailure) = (cycleFailures + 1, failure);
+            }
+            else
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp((nextSample - clock.Elapsed).TotalMilliseconds, 10, 1000)));
+            }
+        }
+        samples.Add(await SampleAsync(vm, clock.Elapsed, cycles, cycleFailures));
+        Output.WriteLine(report.Write(samples, final: true));
+        var verdict = SoakVerdict.From(samples);
+
+        await ExpectDefectAsync(KnownDefects.UpgradeWaitsForService, () =>
+        {
+            cycles.Should().Be(options.Cycles, "{0} restart cycles were asked for within {1} (restart cycles done {2} of {0}; each cycle is an `upgrade` of a plain service)",
+                options.Cycles, duration, cycles);
+            cycleFailures.Should().Be(0, "every restart cycle ends with a new pid ACTIVE; last failure: {0}", lastFailure);
+            verdict.Leak.Should().BeFalse(verdict.Describe());
+            verdict.Degradation.Should().BeFalse(verdict.Describe());
+        });
+    }
+
+    /// <summary>One restart cycle: `upgrade` of a service with no hand-off restarts it; it must come back ACTIVE with a new pid.</summary>
+    private static async Task<string?> RestartCycleAsync(VirtualMachine vm, GraphCtl ctl)
+    {
+        try
+        {
+            var before = (await ctl.StatusAsync())[Cycler];
+            await HotSwap.UpgradeAsync(vm, ctl, Cycler, before);
+            return null;
+        }
+        catch (VmException e)
+        {
+            return e.Message.Split('\n')[0];
+        }
+    }
+
+    private static async Task<SoakSample> SampleAsync(VirtualMachine vm, TimeSpan at, int cycles, int cycleFailures)
+    {
+        var probe = await vm.Shell.SucceedAsync(
+            "rss=$(awk '/^VmRSS/ {print $2}' /proc/1/status); fds=$(ls /proc/1/fd | wc -l); s=$(date +%s%N); " +
+            $"printf status | timeout 10 socat -t5 - UNIX-CONNECT:{GraphCtl.SocketPath} > /tmp/soak-status; e=$(date +%s%N); " +
+            "echo $rss $fds $(( (e - s) / 1000 )); cat /tmp/soak-status", TimeSpan.FromSeconds(30));
+        var lines = probe.Stdout.Split('\n', 2);
+        var f = lines[0].Split(' ');
+        var failed = GraphStatus.Parse(lines.ElementAtOrDefault(1) ?? "").Components.Count(c => c.State == "FAILED");
+        return new SoakSample(at, double.Parse(f[0], CultureInfo.InvariantCulture), int.Parse(f[1], CultureInfo.InvariantCulture),
+            double.Parse(f[2], CultureInfo.InvariantCulture) / 1000, failed, cycles, cycleFailures);
+    }
+}
