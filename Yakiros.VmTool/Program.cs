@@ -1,7 +1,7 @@
 using Yakiros.VmFixtures;
 using Yakiros.VmTool;
 
-// yakiros-vmtool: prepare | bench [--cold] [--rounds N] | summary DIR | guard-demo (used by a self-test)
+// yakiros-vmtool: prepare | bench [--cold] [--rounds N] | summary DIR | dashboard DIR | guard-demo (used by a self-test)
 var command = args.FirstOrDefault() ?? "help";
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
@@ -14,6 +14,7 @@ try
         "bench" => await Benchmark.RunAsync(options, args.Skip(1).ToArray(), interrupt.Token),
         "guard-demo" => await GuardDemo.RunAsync(options, interrupt.Token),
         "summary" => ResultSummary.Run(args.ElementAtOrDefault(1) ?? "TestResults"),
+        "dashboard" when args.Length > 1 => Dashboard.Run(args[1]),
         _ => Usage(),
     };
 }
@@ -37,7 +38,11 @@ static int Usage()
           bench [--cold] [--rounds N]
                                measure image build, boot-to-SSH, command latency and restore against a cold boot
           summary <results-dir>
-                               one-screen summary of the JUnit results of a run
+                               one-screen summary of the JUnit results of a run, then writes its
+                               summary.json and dashboard.html (and the results root's dashboard.html)
+          dashboard <results-dir>
+                               only (re)write summary.json and the dashboards of a run, e.g. to add
+                               an older run to the history: TestResults/<run>
         """);
     return 64;
 }
