@@ -1,6 +1,7 @@
 #!/usr/bin/env pwsh
 # The YakirOS VM test suite from PowerShell (same commands as run.sh):
-#   dotnet tool restore; dotnet pwsh ./run.ps1 setup | check | prepare | bench [--cold] | [dotnet test arguments...]
+#   dotnet tool restore; dotnet pwsh ./run.ps1 setup | check | prepare | bench [--cold] | soak [--duration 24h] [--report-interval 1h] [--cycles 1000]
+#   | [dotnet test arguments...]
 # Extra arguments go to `dotnet test`, e.g. dotnet pwsh ./run.ps1 --filter Category=Harness
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
@@ -79,6 +80,18 @@ switch ($command) {
     'check' { Test-Prerequisites }
     'prepare' { Test-Prerequisites; Invoke-Tool prepare }
     'bench' { Test-Prerequisites; Invoke-Tool bench @rest }
+    'soak' {
+        $names = @{ '--duration' = 'DURATION'; '--report-interval' = 'REPORTINTERVAL'; '--cycles' = 'CYCLES'; '--sample-interval' = 'SAMPLEINTERVAL' }
+        for ($i = 0; $i -lt $rest.Count; $i += 2) {
+            if (-not $names.ContainsKey($rest[$i]) -or $i + 1 -ge $rest.Count) {
+                Write-Host "soak: unknown option $($rest[$i]) (use --duration 24h --report-interval 1h --cycles 1000 [--sample-interval 1m])" -ForegroundColor Red
+                exit 64
+            }
+            Set-Item "env:YAKIROS_SOAK__$($names[$rest[$i]])" $rest[$i + 1]
+        }
+        Say "soak: $(if ($env:YAKIROS_SOAK__DURATION) { $env:YAKIROS_SOAK__DURATION } else { '60s' }), report every $(if ($env:YAKIROS_SOAK__REPORTINTERVAL) { $env:YAKIROS_SOAK__REPORTINTERVAL } else { '20s' })"
+        Invoke-Tests @('--filter', 'Category=Soak')
+    }
     'test' { Invoke-Tests $rest }
     default { Invoke-Tests @($args) }
 }

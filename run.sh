@@ -6,6 +6,8 @@
 #                           write TRX + JUnit into TestResults/<run>/ and print a summary
 #   ./run.sh check          only check prerequisites
 #   ./run.sh prepare        only build (or find) the cached guest image
+#   ./run.sh soak [--duration 24h] [--report-interval 1h] [--cycles 1000]
+#                           only the soak test, for as long as asked (reports in TestResults/<run>/soak/)
 #   ./run.sh bench [--cold] [--rounds N]
 #                           benchmark: image build, boot-to-SSH, command latency, restore vs cold boot
 # Extra arguments go to `dotnet test`, e.g. ./run.sh --filter Category=Harness
@@ -73,11 +75,26 @@ run_tests() {
   return $rc
 }
 
+soak() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --duration) export YAKIROS_SOAK__DURATION="$2"; shift 2 ;;
+      --report-interval) export YAKIROS_SOAK__REPORTINTERVAL="$2"; shift 2 ;;
+      --cycles) export YAKIROS_SOAK__CYCLES="$2"; shift 2 ;;
+      --sample-interval) export YAKIROS_SOAK__SAMPLEINTERVAL="$2"; shift 2 ;;
+      *) echo "soak: unknown option $1 (use --duration 24h --report-interval 1h --cycles 1000 [--sample-interval 1m])" >&2; return 64 ;;
+    esac
+  done
+  say "soak: ${YAKIROS_SOAK__DURATION:-60s}, report every ${YAKIROS_SOAK__REPORTINTERVAL:-20s}, ${YAKIROS_SOAK__CYCLES:-10} restart cycles"
+  run_tests --filter Category=Soak
+}
+
 case "${1:-test}" in
   setup) setup ;;
   check) check ;;
   prepare) check && tool prepare ;;
   bench) shift; check && tool bench "$@" ;;
+  soak) shift; soak "$@" ;;
   test) shift || true; run_tests "$@" ;;
   *) run_tests "$@" ;;
 esac

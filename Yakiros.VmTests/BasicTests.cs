@@ -98,4 +98,19 @@ public sealed class BasicTests(YakirosVmFixture fixture, ITestOutputHelper outpu
             mounts.Stdout.Split('\n').Should().Contain("/dev/pts devpts", $"/dev/pts is not mounted by the init:\n{mounts.Stdout}");
         });
     }
+
+    [GuestFact]
+    [Trait("KnownDefect", "YK-016")]
+    public async Task A_component_file_renamed_into_graph_d_is_loaded()
+    {
+        var (vm, ctl) = await GuestAsync();
+        // Configuration tools install files atomically: write a temporary file, then rename it into place.
+        await GeneratedComponents.StageAsync(vm, [("renamed-in", GeneratedComponents.Service("renamed-in", "renamed.in", ["kernel.memory"]))]);
+
+        await vm.Shell.SucceedAsync($"mv {GeneratedComponents.Staging}/zz-renamed-in.toml /etc/graph.d/");
+
+        await ExpectDefectAsync(KnownDefects.RenameNotNoticed, () =>
+            ctl.WaitForStatusAsync(s => s.Find("renamed-in") is { State: "ACTIVE" }, TimeSpan.FromSeconds(20),
+                "renamed-in (a TOML renamed into /etc/graph.d) being loaded and ACTIVE"));
+    }
 }

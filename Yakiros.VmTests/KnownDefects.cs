@@ -85,7 +85,12 @@ public static class KnownDefects
         "The restarted service holds graphctl's connection, so the client waits for EOF until its own timeout (25 s here) on every upgrade; restart cycles crawl.",
         @"restart cycles done \d+ of");
 
+    public static readonly Defect RenameNotNoticed = new("YK-016", "A component file renamed into /etc/graph.d is not noticed",
+        "src/graph-resolver.c:336 (inotify watches IN_CREATE | IN_DELETE | IN_MODIFY; a rename into the folder is IN_MOVED_TO)",
+        "A TOML installed atomically (written elsewhere, then renamed into /etc/graph.d, as configuration tools do) stays unloaded until some other file changes.",
+        @"renamed into /etc/graph.d\) being loaded and ACTIVE did not happen");
+
     public static IReadOnlyList<Defect> All { get; } =
         [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff, KexecAcceptsUnknownMagic, KexecOptionWordUpgrades,
-         HotSwapDropsConnections, CriuExecArgv, CheckpointListUnreachable, RestoreKillsService, ServiceOutsideItsPidNamespace, UpgradeWaitsForService];
+         HotSwapDropsConnections, CriuExecArgv, CheckpointListUnreachable, RestoreKillsService, ServiceOutsideItsPidNamespace, UpgradeWaitsForService, RenameNotNoticed];
 }

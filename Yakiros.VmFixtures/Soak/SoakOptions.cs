@@ -18,14 +18,16 @@ public sealed partial class SoakOptions
     /// <summary>How many restart cycles of a component to run during the soak (spread over it, as fast as they go).</summary>
     public int Cycles { get; set; } = 10;
 
-    /// <summary>How often the resolver is sampled (RSS, fds, control latency, failed components).</summary>
-    public string SampleInterval { get; set; } = "5s";
+    /// <summary>How often the resolver is sampled (RSS, fds, control latency, failed components); empty: a sixth of the report interval, 5 s to 1 min.</summary>
+    public string? SampleInterval { get; set; }
 
     public TimeSpan DurationSpan => ParseDuration(Duration, nameof(Duration));
 
     public TimeSpan ReportIntervalSpan => ParseDuration(ReportInterval, nameof(ReportInterval));
 
-    public TimeSpan SampleIntervalSpan => ParseDuration(SampleInterval, nameof(SampleInterval));
+    public TimeSpan SampleIntervalSpan => SampleInterval is { Length: > 0 } text
+        ? ParseDuration(text, nameof(SampleInterval))
+        : TimeSpan.FromSeconds(Math.Clamp(ReportIntervalSpan.TotalSeconds / 6, 5, 60));
 
     /// <summary>"90s", "30m", "24h", "1d", "1h30m" or a plain number of seconds.</summary>
     public static TimeSpan ParseDuration(string text, string setting = "duration")
@@ -41,7 +43,7 @@ public sealed partial class SoakOptions
             var n = double.Parse(p.Groups[1].Value, CultureInfo.InvariantCulture);
             total += p.Groups[2].Value switch { "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n), _ => TimeSpan.FromDays(n) };
         }
-        return total > TimeSpan.Zero ? total : throw new VmConfigurationException($"Soak:{setting}='{text}' must be longer than zero.");
+        return total > TimeSpan.Zero ? total : throw new VmConfigurationException($"Soak:{setting}='{text}' must be longer than zero: use a number with s, m, h or d, for example 90s, 30m, 24h.");
     }
 
     [GeneratedRegex(@"(\d+(?:\.\d+)?)([smhd])")]

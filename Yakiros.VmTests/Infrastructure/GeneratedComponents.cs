@@ -50,9 +50,14 @@ public static class GeneratedComponents
             await vm.Shell.UploadAsync(toml, $"{Staging}/zz-{name}.toml", cancellationToken: cancellationToken);
     }
 
-    /// <summary>Moves every staged component into /etc/graph.d with one command.</summary>
+    /// <summary>
+    /// Moves every staged component into /etc/graph.d with one command. A rename alone is not noticed by the published
+    /// resolver (YK-016, proven by its own test), so a stamp file is created and removed after it: any file event
+    /// makes the resolver reload every TOML.
+    /// </summary>
     public static Task MoveInAsync(VirtualMachine vm, CancellationToken cancellationToken = default) =>
-        vm.Shell.SucceedAsync($"mv {Staging}/*.toml /etc/graph.d/", cancellationToken: cancellationToken);
+        vm.Shell.SucceedAsync($"mv {Staging}/*.toml /etc/graph.d/ && touch /etc/graph.d/.reload-stamp && rm -f /etc/graph.d/.reload-stamp",
+            cancellationToken: cancellationToken);
 
     /// <summary>Stages and moves in.</summary>
     public static async Task InstallAsync(VirtualMachine vm, IEnumerable<(string Name, string Toml)> components, CancellationToken cancellationToken = default)
