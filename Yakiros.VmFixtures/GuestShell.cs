@@ -11,6 +11,8 @@ namespace Yakiros.VmFixtures;
 /// </summary>
 public sealed class GuestShell : IAsyncDisposable
 {
+    private static readonly TimeSpan DeathGrace = TimeSpan.FromSeconds(3);
+
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SshEndpoint _endpoint;
@@ -116,6 +118,9 @@ public sealed class GuestShell : IAsyncDisposable
             }
             catch (SshConnectionException e) when (!_lifeline.IsDead)
             {
+                // A guest that is going down (a panic, QEMU exiting) drops SSH a moment before the console says why: give it that moment.
+                await Task.WhenAny(Task.Delay(DeathGrace, CancellationToken.None), Task.Delay(Timeout.Infinite, _lifeline.Token));
+                if (_lifeline.IsDead) throw _lifeline.DeathException($"`{command}`");
                 throw new VmException($"The SSH connection broke during `{command}`: {e.Message}\n--- console tail ---\n{_lifeline.ConsoleTail()}", e);
             }
             var stderr = ssh.Error;

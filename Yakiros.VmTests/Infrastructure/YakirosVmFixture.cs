@@ -90,13 +90,26 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
         {
             first = e.Message;
         }
-        Boot = new BootReport(vm.BootTime, settled, unresponsive, workaround, first, childExit);
+        // The mounts the init made (or not), recorded before the workaround below can add one.
+        var mounts = (await vm.Shell.SucceedAsync(MountsCommand, cancellationToken: cancellationToken)).Stdout;
+        if (Options.Workarounds && !mounts.Split('\n').Contains("/dev/pts devpts"))
+        {
+            // Without devpts there is no /dev/ptmx, and `criu check` fails: mount it so CRIU can be tested (YK-003 asserts on the record).
+            await vm.Shell.SucceedAsync("mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts", cancellationToken: cancellationToken);
+            var devpts = $"{KnownDefects.EarlyMounts.Id}: devpts mounted on /dev/pts by the harness";
+            HarnessLog.Write($"workaround applied for {devpts}");
+            workaround = workaround is null ? devpts : $"{workaround}; {devpts}";
+        }
+        Boot = new BootReport(vm.BootTime, settled, unresponsive, workaround, first, childExit, mounts);
         HarnessLog.Write($"YakirOS boot: {Boot.Describe()}");
         await WriteRunInfoAsync(vm, cancellationToken);
         await vm.SnapshotAsync("clean", cancellationToken);
     }
 
     private const string ProbeFile = "/etc/graph.d/zz-sigchld-probe.toml";
+
+    /// <summary>"&lt;mount point&gt; &lt;fs type&gt;" per line of PID 1's mountinfo (the type follows the " - " separator).</summary>
+    private const string MountsCommand = "while read -r _ _ _ _ mp rest; do fs=${rest#* - }; echo \"$mp ${fs%% *}\"; done < /proc/1/mountinfo";
 
     /// <summary>
     /// A deterministic child exit under PID 1: a oneshot that runs /bin/true. PID 1 must still answer afterwards.
