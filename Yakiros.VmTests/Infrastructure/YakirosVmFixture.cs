@@ -145,7 +145,7 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
         var config = new VmConfig(Options.MemoryMb, Options.Cpus, $"{facts[0].Trim()} guest", facts.ElementAtOrDefault(1)?.Trim() ?? "?",
             vm.Accelerator.Accelerator.ToString().ToLowerInvariant());
         RunResults.WriteJson(Path.Combine(RunResults.Directory(Options), "run-info.json"),
-            new RunInfo(Build.Directory, Build.Identity(), config, TimingScale, Boot.Describe()));
+            new RunInfo(Build.Directory, Build.Identity(), config, Options.Performance.ScaleFor(vm.Accelerator.Accelerator), Boot.Describe()));
     }
 
     public Task<(string Directory, string Digest)> SaveFailureArtifactsAsync(string testDisplayName, CancellationToken cancellationToken) =>
