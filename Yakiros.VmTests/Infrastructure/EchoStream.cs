@@ -40,11 +40,21 @@ public sealed class EchoStream : IAsyncDisposable
         await stream.SendAsync(cancellationToken);
         using var first = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         first.CancelAfter(TimeSpan.FromSeconds(10));
-        while (stream.Received == 0)
+        try
         {
-            if (stream._error is not null || stream._closedByServerAt is not null)
-                throw new VmException($"The echo server on guest port {guestPort} did not echo the first line: {stream.Describe()}");
-            await Task.Delay(10, first.Token);
+            while (stream.Received == 0)
+            {
+                if (stream._error is not null || stream._closedByServerAt is not null)
+                    throw new VmException($"The echo server on guest port {guestPort} did not echo the first line: {stream.Describe()}");
+                await Task.Delay(10, first.Token);
+            }
+        }
+        catch (Exception e)
+        {
+            await stream.DisposeAsync();
+            if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                throw new VmException($"The echo server on guest port {guestPort} did not echo the first line within 10 s: {stream.Describe()}");
+            throw;
         }
         stream._sender = Task.Run(stream.SendLoopAsync, CancellationToken.None);
         return stream;
