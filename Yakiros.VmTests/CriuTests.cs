@@ -17,6 +17,7 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
 {
     private const string Stateful = "test-stateful-service";
     private const string Store = "/var/lib/graph/checkpoints/" + Stateful;
+    private StatefulClient? _http;
 
     [GuestFact]
     [Trait("KnownDefect", "YK-011")]
@@ -124,7 +125,7 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
         var (vm, ctl, http) = await CriuGuestAsync();
         var before = (await ctl.StatusAsync())[Stateful];
         // YakirOS looks for criu at fixed paths only; hiding the binary makes it unavailable (the snapshot restore puts it back).
-        await vm.Shell.SucceedAsync("for f in /usr/sbin/criu /usr/bin/criu /sbin/criu /bin/criu; do [ -e $f ] && [ ! -L $f ] && mv $f $f.hidden; done; ! command -v criu");
+        await vm.Shell.SucceedAsync(GuestPrograms.HideCommand("criu"));
 
         var swap = await HotSwap.UpgradeAsync(vm, ctl, Stateful, before);
 
@@ -149,8 +150,6 @@ public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output
         _http = new StatefulClient(vm, YakirosVmFixture.StatefulPort);
         return (vm, ctl, _http);
     }
-
-    private StatefulClient? _http;
 
     public void Dispose() => _http?.Dispose();
 

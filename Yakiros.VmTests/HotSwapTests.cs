@@ -97,6 +97,5 @@ public sealed class HotSwapTests(YakirosVmFixture fixture, ITestOutputHelper out
         });
     }
 
-    private static async Task<ComponentStatus> ActiveEchoAsync(GraphCtl ctl) =>
-        (await ctl.WaitForStatusAsync(s => s.Find(Echo) is { State: "ACTIVE", Pid: not null }, TimeSpan.FromSeconds(20), $"{Echo} ACTIVE"))[Echo];
+    private static Task<ComponentStatus> ActiveEchoAsync(GraphCtl ctl) => ctl.WaitForActiveAsync(Echo, TimeSpan.FromSeconds(20));
 }

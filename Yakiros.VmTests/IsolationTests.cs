@@ -173,8 +173,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         await vm.Shell.WaitUntilSucceedsAsync($"test ! -e {cgroup}", TimeSpan.FromSeconds(10));
     }
 
-    private static async Task<int> ServicePidAsync(GraphCtl ctl) =>
-        (await ctl.WaitForStatusAsync(s => s.Find(Service) is { State: "ACTIVE", Pid: not null }, TimeSpan.FromSeconds(30), $"{Service} ACTIVE"))[Service].Pid!.Value;
+    private static async Task<int> ServicePidAsync(GraphCtl ctl) => (await ctl.WaitForActiveAsync(Service, TimeSpan.FromSeconds(30))).Pid!.Value;
 
     private static long Bytes(string value) => value[^1] switch
     {

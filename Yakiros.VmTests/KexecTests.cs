@@ -88,7 +88,7 @@ public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         await vm.Shell.SucceedAsync($"umount {KexecPrerequisites.CheckpointDir} && rmdir {KexecPrerequisites.CheckpointDir}");
         var noStorage = await ctl.SendAsync(dryRun, TimeSpan.FromSeconds(60));
         await KexecPrerequisites.MeetAsync(vm);
-        await vm.Shell.SucceedAsync(KexecPrerequisites.HideKexecTools);
+        await vm.Shell.SucceedAsync(GuestPrograms.HideCommand("kexec"));
         var noKexec = await ctl.SendAsync(dryRun, TimeSpan.FromSeconds(60));
 
         Output.WriteLine($"guest: {prerequisites}\nwithout {KexecPrerequisites.CheckpointDir}:\n{noStorage}\nwithout kexec-tools:\n{noKexec}");

@@ -92,8 +92,7 @@ public sealed class PerformanceTests(YakirosVmFixture fixture, ITestOutputHelper
         var times = new List<TimeSpan>();
         for (var round = 0; round < 3; round++)
         {
-            var before = (await ctl.WaitForStatusAsync(s => s.Find("test-echo-server") is { State: "ACTIVE", Pid: not null }, TimeSpan.FromSeconds(30),
-                "test-echo-server ACTIVE"))["test-echo-server"];
+            var before = await ctl.WaitForActiveAsync("test-echo-server", TimeSpan.FromSeconds(30));
             var swap = await HotSwap.UpgradeAsync(vm, ctl, "test-echo-server", before);
             Output.WriteLine(swap.Describe());
             times.Add(swap.ActiveTime);

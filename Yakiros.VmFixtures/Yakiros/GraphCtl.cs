@@ -70,6 +70,10 @@ public sealed class GraphCtl(GuestShell shell)
         }
     }
 
+    /// <summary>Waits until <paramref name="component"/> is ACTIVE with a pid and returns its row.</summary>
+    public async Task<ComponentStatus> WaitForActiveAsync(string component, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        (await WaitForStatusAsync(s => s.Find(component) is { State: "ACTIVE", Pid: not null }, timeout, $"{component} ACTIVE", cancellationToken))[component];
+
     /// <summary>What PID 1 is doing, from /proc: name, state, kernel wait channel and current syscall.</summary>
     public async Task<string> DiagnosePid1Async(CancellationToken cancellationToken = default)
     {

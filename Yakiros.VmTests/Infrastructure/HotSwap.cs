@@ -54,13 +54,7 @@ public static class HotSwap
                 await net.WriteAsync(line);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 var echoed = new byte[line.Length];
-                var got = 0;
-                while (got < line.Length)
-                {
-                    var n = await net.ReadAsync(echoed.AsMemory(got), timeout.Token);
-                    if (n == 0) break;
-                    got += n;
-                }
+                var got = await net.ReadAtLeastAsync(echoed, line.Length, throwOnEndOfStream: false, timeout.Token);
                 attempts.Add(new Attempt(started, echoed.AsSpan(0, got).SequenceEqual(line) ? null
                     : $"got {got} of {line.Length} bytes back before the connection closed"));
             }

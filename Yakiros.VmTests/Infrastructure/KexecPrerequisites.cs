@@ -11,9 +11,6 @@ public sealed record KexecPrerequisites(string Kernel, bool Root, string CriuVer
     /// <summary>Where YakirOS keeps kexec checkpoints; it must exist with at least 2 GiB free.</summary>
     public const string CheckpointDir = "/checkpoint";
 
-    /// <summary>Moves kexec-tools' program out of every place `which kexec` looks (the snapshot restore puts it back).</summary>
-    public const string HideKexecTools = "for f in /usr/sbin/kexec /sbin/kexec /usr/bin/kexec; do [ -e $f ] && [ ! -L $f ] && mv $f $f.hidden; done; ! command -v kexec";
-
     public bool AllMet => Root && CriuVersion.StartsWith('3') && CheckpointFreeMiB >= 2048 && KexecProgram && KexecSupported && MemAvailableMiB >= 512;
 
     public override string ToString() =>
