@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Xunit.Abstractions;
 using Yakiros.VmFixtures;
 using Yakiros.VmFixtures.Yakiros;
@@ -8,145 +6,135 @@ using Yakiros.VmTests.Infrastructure;
 namespace Yakiros.VmTests;
 
 /// <summary>
-/// Step 11, Health checks: checks run on their schedule, consecutive failures drive ACTIVE → DEGRADED → FAILED at
-/// the configured thresholds, a passing check recovers, and one failure under the threshold changes nothing.
-/// Each test adds its own probe component, whose health check logs every run and fails while a flag file exists.
+/// Step 11, Health checks: checks run at their configured interval, ACTIVE → DEGRADED happens at exactly
+/// health_fail_threshold consecutive failures and FAILED at exactly health_restart_threshold, a passing check brings
+/// DEGRADED back to ACTIVE, and a hanging check is killed at health_timeout. The checks are counted from the
+/// resolver's own log ("running health check for 'X'", "health check for 'X' failed with exit code N", the
+/// DEGRADED / FAILED / recovered lines), each stamped by the kernel's clock, never by polling the status at 1-s
+/// resolution. YakirOS compares whole seconds (time(NULL)), so an interval of N s is N-1 to N+1 s of real time.
 /// </summary>
 [Trait("Category", Categories.Health)]
 public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
-    private const string Dir = "/run/yakiros-tests/health-probe";
-    private const string Flag = Dir + "/unhealthy";
-    private const string Log = Dir + "/checks";
-    private const int IntervalSeconds = 2, FailThreshold = 2, RestartThreshold = 4;
+    private const string Probe = "health-probe";
+    private static readonly string Flag = $"{ProbeServices.Dir(Probe)}/unhealthy";
+    private static readonly string Hang = $"{ProbeServices.Dir(Probe)}/hang";
 
-    private static readonly string Probe = $"""
-        [component]
-        name = "health-probe"
-        binary = "/usr/bin/sleep"
-        args = ["infinity"]
-        [provides]
-        capabilities = ["health.probe"]
-        [requires]
-        capabilities = ["kernel.memory"]
-        [lifecycle]
-        health_check = "if [ -e {Flag} ]; then echo fail $(date +%s) >> {Log}; exit 1; fi; echo ok $(date +%s) >> {Log}"
-        health_interval = {IntervalSeconds}
-        health_timeout = 5
-        health_fail_threshold = {FailThreshold}
-        health_restart_threshold = {RestartThreshold}
+    private static string Lifecycle(int interval, int failThreshold, int restartThreshold, int timeout = 5) => $"""
+        health_check = "test ! -e {Hang} || exec sleep 60; test ! -e {Flag}"
+        health_interval = {interval}
+        health_timeout = {timeout}
+        health_fail_threshold = {failThreshold}
+        health_restart_threshold = {restartThreshold}
         """;
 
     [GuestFact]
-    public async Task Health_checks_run_on_their_configured_interval()
+    public async Task Health_checks_run_at_the_configured_interval()
     {
-        var (vm, ctl) = await AddProbeAsync();
+        const int interval = 3;
+        var (vm, ctl) = await AddProbeAsync(Lifecycle(interval, 3, 5));
 
-        var checks = await WaitForChecksAsync(vm, c => c.Count >= 5, TimeSpan.FromSeconds(60), "5 health checks");
+        var log = await WaitForLogAsync(l => Checks(l).Count >= 5, TimeSpan.FromSeconds(40), "5 health checks of health-probe");
 
-        var gaps = checks.Zip(checks.Skip(1), (a, b) => b.At - a.At).ToList();
-        Output.WriteLine($"check times: {string.Join(' ', checks.Select(c => c.At))}; gaps {string.Join(' ', gaps)} s");
-        gaps.Order().ElementAt(gaps.Count / 2).Should().BeInRange(IntervalSeconds, IntervalSeconds + 2,
-            "health_interval = {0} (the resolver's loop ticks at most once a second)", IntervalSeconds);
-        checks.Should().OnlyContain(c => c.Ok, "the flag file does not exist");
-        (await ctl.StatusAsync())["health-probe"].State.Should().Be("ACTIVE");
+        var times = Checks(log).Select(c => c.Time).ToList();
+        var gaps = times.Zip(times.Skip(1), (a, b) => Math.Round(b - a, 2)).ToList();
+        Output.WriteLine($"health checks at kernel times {string.Join(' ', times)}; gaps {string.Join(' ', gaps)} s");
+        gaps.Should().OnlyContain(g => g > interval - 1 && g <= interval + 1.5,
+            "health_interval = {0}: YakirOS runs a check when at least {0} whole seconds have passed, on its next 1-s loop tick", interval);
+        Failures(log).Should().BeEmpty("the flag file does not exist, so every check passes");
+        (await ctl.StatusAsync())[Probe].State.Should().Be("ACTIVE");
     }
 
     [GuestFact]
-    public async Task Consecutive_failures_drive_ACTIVE_to_DEGRADED_to_FAILED_at_the_thresholds_and_clearing_recovers()
+    public async Task DEGRADED_comes_at_exactly_the_fail_threshold_and_FAILED_at_exactly_the_restart_threshold()
     {
-        var (vm, ctl) = await AddProbeAsync();
-        await WaitForChecksAsync(vm, c => c.Count >= 1, TimeSpan.FromSeconds(30), "a first health check");
-
-        var before = (await ctl.StatusAsync())["health-probe"];
+        const int failThreshold = 2, restartThreshold = 4;
+        var (vm, ctl) = await AddProbeAsync(Lifecycle(1, failThreshold, restartThreshold));
+        var before = await ctl.WaitForActiveAsync(Probe, TimeSpan.FromSeconds(10));
+        await WaitForLogAsync(l => Checks(l).Count >= 1, TimeSpan.FromSeconds(20), "a first health check");
 
         await vm.Shell.SucceedAsync($"touch {Flag}");
-        var degraded = await WaitForStateAsync(vm, s => s.State == "DEGRADED", "DEGRADED", TimeSpan.FromSeconds(60));
-        // FAILED may last less than a status poll when the resolver restarts the component at once: a restart
-        // (new pid, one more start) is the other observable proof that it went FAILED.
-        var failed = await WaitForStateAsync(vm, s => s.State == "FAILED" || (s.Pid != before.Pid && s.Restarts > before.Restarts),
-            "FAILED (or restarted after FAILED)", TimeSpan.FromSeconds(60));
-        await vm.Shell.SucceedAsync($"rm -f {Flag}");
-        var recovered = await WaitForStateAsync(vm, s => s.State == "ACTIVE", "ACTIVE", TimeSpan.FromSeconds(60));
-
-        Output.WriteLine($"DEGRADED after {degraded} failures, FAILED after {failed}, ACTIVE again after {recovered} in all");
-        degraded.Should().BeInRange(FailThreshold, FailThreshold + 1, "health_fail_threshold = {0} consecutive failures", FailThreshold);
-        failed.Should().BeInRange(RestartThreshold, RestartThreshold + 1, "health_restart_threshold = {0} consecutive failures", RestartThreshold);
-        (await ctl.SendAsync("caps")).Should().MatchRegex(@"health\.probe\s+UP\s+health-probe", "a recovered component provides its capability again");
-    }
-
-    [GuestFact]
-    public async Task A_single_failure_under_the_threshold_does_not_degrade()
-    {
-        var (vm, ctl) = await AddProbeAsync();
-        await WaitForChecksAsync(vm, c => c.Count >= 1, TimeSpan.FromSeconds(30), "a first health check");
-
-        await vm.Shell.SucceedAsync($"touch {Flag}");
-        await WaitForChecksAsync(vm, c => c.Any(x => !x.Ok), TimeSpan.FromSeconds(30), "one failing check");
-        await vm.Shell.SucceedAsync($"rm -f {Flag}");
         var states = new List<string>();
-        var checks = await WaitForChecksAsync(vm, c => c.SkipWhile(x => x.Ok).Count(x => x.Ok) >= 2, TimeSpan.FromSeconds(60),
-            "two passing checks after the failure", async () => states.Add((await ctl.StatusAsync())["health-probe"].State));
+        var log = await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith($"component '{Probe}' failed after", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(40), "health-probe going FAILED");
+        var row = (await ctl.StatusAsync())[Probe];
 
-        checks.Count(c => !c.Ok).Should().Be(1, "exactly one check failed");
-        states.Should().OnlyContain(s => s == "ACTIVE", "one failure is under health_fail_threshold = {0}", FailThreshold);
+        var failures = Failures(log);
+        var degradedAt = Index(log, $"component '{Probe}' entered DEGRADED state after {failThreshold} failures");
+        var failedAt = Index(log, $"component '{Probe}' failed after {restartThreshold} consecutive health failures - restarting");
+        Output.WriteLine(string.Join('\n', log.Where(l => l.Message.Contains(Probe, StringComparison.Ordinal))));
+        degradedAt.Should().BeGreaterThan(-1, "DEGRADED must be logged after exactly health_fail_threshold = {0} failures", failThreshold);
+        failures.Count(f => f < degradedAt).Should().Be(failThreshold, "ACTIVE → DEGRADED at exactly {0} consecutive failures", failThreshold);
+        failedAt.Should().BeGreaterThan(-1, "FAILED must be logged after exactly health_restart_threshold = {0} failures", restartThreshold);
+        failures.Count(f => f < failedAt).Should().Be(restartThreshold, "DEGRADED → FAILED at exactly {0} consecutive failures", restartThreshold);
+        (row.Pid != before.Pid || row.State == "FAILED").Should().BeTrue("a FAILED component is stopped: its pid {0} is no longer the component's ({1})", before.Pid, row);
+        (await ProbeServices.ProcessAsync(vm, before.Pid!.Value)).Alive.Should().BeFalse("the resolver stops the failed instance (it was {0})", before.Pid);
     }
 
     [GuestFact]
-    public async Task The_resolvers_CPU_share_is_measured_and_reported()
+    public async Task A_DEGRADED_component_whose_checks_pass_again_is_ACTIVE_again_with_the_same_process()
     {
-        var (vm, _) = await AddProbeAsync();
-        const int seconds = 10;
+        var (vm, ctl) = await AddProbeAsync(Lifecycle(2, 2, 6));
+        var before = await ctl.WaitForActiveAsync(Probe, TimeSpan.FromSeconds(10));
+        await WaitForLogAsync(l => Checks(l).Count >= 1, TimeSpan.FromSeconds(20), "a first health check");
 
-        var sample = await vm.Shell.SucceedAsync(
-            $"a=$(cut -d' ' -f14,15 /proc/1/stat); sleep {seconds}; b=$(cut -d' ' -f14,15 /proc/1/stat); echo $a $b $(getconf CLK_TCK)",
-            TimeSpan.FromSeconds(seconds + 20));
+        await vm.Shell.SucceedAsync($"touch {Flag}");
+        await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith($"component '{Probe}' entered DEGRADED", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "health-probe DEGRADED");
+        var degraded = (await ctl.StatusAsync())[Probe];
+        var caps = await ctl.SendAsync("caps");
+        await vm.Shell.SucceedAsync($"rm -f {Flag}");
+        await WaitForLogAsync(l => l.Any(x => x.Message == $"component '{Probe}' recovered from DEGRADED state"), TimeSpan.FromSeconds(30),
+            "health-probe recovering from DEGRADED (a passing check)");
+        var recovered = await ctl.WaitForStatusAsync(s => s.Find(Probe)?.State != "DEGRADED", Scaled(TimeSpan.FromSeconds(5)), "the status leaving DEGRADED");
 
-        var f = sample.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
-        var share = (f[2] + f[3] - f[0] - f[1]) * 100.0 / f[4] / seconds;
-        Output.WriteLine($"graph-resolver (PID 1) used {share:F2} % of one CPU over {seconds} s with {Fixture.Components.Count + 1} health-checked or plain components " +
-                         $"(utime+stime from /proc/1/stat; software emulation inflates it). Step 11 target: < 2 %.");
-        share.Should().BeInRange(0, 100);
+        degraded.State.Should().Be("DEGRADED", "the status shows what the resolver logged");
+        caps.Should().MatchRegex($@"health\.probe\s+DEGRADED\s+{Probe}", "a DEGRADED component's capability is shown DEGRADED:\n{0}", caps);
+        recovered[Probe].State.Should().Be("ACTIVE", "a passing check brings DEGRADED back to ACTIVE");
+        recovered[Probe].Pid.Should().Be(before.Pid, "recovery is not a restart");
+        recovered[Probe].Restarts.Should().Be(before.Restarts);
+        (await ctl.SendAsync("caps")).Should().MatchRegex($@"health\.probe\s+UP\s+{Probe}", "the recovered component's capability is UP again");
     }
 
-    private async Task<(VirtualMachine, GraphCtl)> AddProbeAsync()
+    [GuestFact]
+    public async Task A_health_check_that_hangs_is_killed_at_the_health_timeout()
+    {
+        const int timeout = 2;
+        var (vm, ctl) = await AddProbeAsync(Lifecycle(2, 3, 5, timeout));
+        await WaitForLogAsync(l => Checks(l).Count >= 1, TimeSpan.FromSeconds(20), "a first health check");
+
+        await vm.Shell.SucceedAsync($"touch {Hang}");
+        var log = await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith($"health check for '{Probe}' timed out", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the hanging check timing out");
+        await vm.Shell.SucceedAsync($"rm -f {Hang}");
+        var hung = await vm.Shell.RunAsync("pgrep -f '^sleep 60$' || true");
+
+        var timedOut = log.First(x => x.Message.StartsWith($"health check for '{Probe}' timed out", StringComparison.Ordinal));
+        var started = log.Last(x => x.Time <= timedOut.Time && x.Message.StartsWith($"running health check for '{Probe}'", StringComparison.Ordinal));
+        var took = timedOut.Time - started.Time;
+        Output.WriteLine($"{started}\n{timedOut}\nthe check ran {took:F2} s");
+        timedOut.Message.Should().Be($"health check for '{Probe}' timed out after {timeout} seconds");
+        took.Should().BeGreaterThan(timeout - 1).And.BeLessThanOrEqualTo(timeout + 1,
+            "health_timeout = {0} s: the check is killed when {0} whole seconds have passed", timeout);
+        hung.Stdout.Trim().Should().BeEmpty("the hanging check (sleep 60) is killed, not left running");
+        (await ctl.StatusAsync())[Probe].State.Should().Be("ACTIVE", "one timed-out check is under health_fail_threshold = 3");
+    }
+
+    private async Task<(VirtualMachine, GraphCtl)> AddProbeAsync(string lifecycle)
     {
         var (vm, ctl) = await GuestAsync();
-        await vm.Shell.SucceedAsync($"mkdir -p {Dir} && rm -f {Flag} {Log}");
-        await vm.Shell.UploadAsync(Probe, "/etc/graph.d/95-health-probe.toml");
-        await ctl.WaitForStatusAsync(s => s.Find("health-probe")?.State == "ACTIVE", TimeSpan.FromSeconds(30), "health-probe ACTIVE");
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service(Probe, "health.probe", ["kernel.memory"], lifecycle: lifecycle));
+        await ctl.WaitForActiveAsync(Probe, Scaled(TimeSpan.FromSeconds(15)));
         return (vm, ctl);
     }
 
-    private sealed record Check(bool Ok, long At);
+    private static List<ResolverLogLine> Checks(IReadOnlyList<ResolverLogLine> log) =>
+        log.Where(l => l.Message.StartsWith($"running health check for '{Probe}'", StringComparison.Ordinal)).ToList();
 
-    private static async Task<IReadOnlyList<Check>> ReadChecksAsync(VirtualMachine vm)
-    {
-        var log = await vm.Shell.RunAsync($"cat {Log} 2>/dev/null");
-        return log.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ')).Select(p => new Check(p[0] == "ok", long.Parse(p[1], CultureInfo.InvariantCulture))).ToList();
-    }
+    /// <summary>Positions in <paramref name="log"/> of the probe's failed checks.</summary>
+    private static List<int> Failures(IReadOnlyList<ResolverLogLine> log) =>
+        log.Select((l, i) => (l, i)).Where(x => x.l.Message.StartsWith($"health check for '{Probe}' failed with exit code", StringComparison.Ordinal))
+            .Select(x => x.i).ToList();
 
-    private static async Task<IReadOnlyList<Check>> WaitForChecksAsync(VirtualMachine vm, Func<IReadOnlyList<Check>, bool> done, TimeSpan timeout, string what,
-        Func<Task>? eachPoll = null)
-    {
-        var clock = Stopwatch.StartNew();
-        IReadOnlyList<Check> checks = [];
-        while (clock.Elapsed < timeout)
-        {
-            if (eachPoll is not null) await eachPoll();
-            checks = await ReadChecksAsync(vm);
-            if (done(checks)) return checks;
-            await Task.Delay(300);
-        }
-        throw new GuestTimeoutException($"{what} did not happen within {timeout.TotalSeconds:0} s; the health-check log holds: {string.Join(", ", checks)}");
-    }
-
-    /// <summary>Waits until health-probe's row satisfies <paramref name="reached"/>; returns how many checks had failed by then.</summary>
-    private static async Task<int> WaitForStateAsync(VirtualMachine vm, Func<ComponentStatus, bool> reached, string state, TimeSpan timeout)
-    {
-        var ctl = new GraphCtl(vm.Shell);
-        await ctl.WaitForStatusAsync(s => s.Find("health-probe") is { } row && reached(row), timeout, $"health-probe reaching {state}");
-        return (await ReadChecksAsync(vm)).Count(c => !c.Ok);
-    }
+    private static int Index(IReadOnlyList<ResolverLogLine> log, string message) => log.ToList().FindIndex(l => l.Message == message);
 }

@@ -45,7 +45,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
                 Bytes(Definition.Value("resources", "memory_max")!).ToString(CultureInfo.InvariantCulture),
                 Definition.Value("resources", "cpu_weight"),
                 Definition.Value("resources", "pids_max"));
-        });
+        }, ResolverBootLogTextAsync);
     }
 
     [GuestFact]
@@ -87,7 +87,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
             Output.WriteLine($"children started: {f[0]}, fork refused with: {f[1]}, pids.current at the peak: {f[2]}, pids.max: {f[3]}");
             f[1].Should().Be("EAGAIN", "the kernel must refuse the fork once the cgroup holds pids.max tasks");
             int.Parse(f[2], CultureInfo.InvariantCulture).Should().Be(pidsMax, "the cgroup fills up to pids.max and no further");
-        });
+        }, ResolverBootLogTextAsync);
     }
 
     [GuestFact]
@@ -99,7 +99,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
 
         var ns = await vm.Shell.SucceedAsync(
             $"for t in mnt uts pid; do echo $t $(readlink /proc/{pid}/ns/$t) $(readlink /proc/1/ns/$t); done; " +
-            $"nsenter -t {pid} -u hostname; grep NSpid /proc/{pid}/status");
+            $"nsenter -t {pid} -u hostname; grep NSpid /proc/{pid}/status; readlink /proc/{pid}/ns/pid_for_children");
 
         Output.WriteLine(ns.Stdout);
         var lines = ns.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -109,11 +109,10 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
             f[1].Should().NotBe(f[2], $"the {f[0]} namespace of {Service} must not be PID 1's ({line})");
         }
         lines[3].Should().Be(Definition.Value("isolation", "hostname"), "the UTS namespace carries the configured hostname");
-        await ExpectDefectAsync(KnownDefects.ServiceOutsideItsPidNamespace, () =>
-        {
-            var f = lines[2].Split(' ');
-            f[1].Should().NotBe(f[2], $"the service itself must live in its own PID namespace, not only its children (pid namespace of the service = PID 1's: {lines[2]}; {lines.ElementAtOrDefault(4)})");
-        });
+        var pidNs = lines[2].Split(' ');
+        var observed = $"ns/pid {pidNs[1]} PID 1's {pidNs[2]} pid_for_children {lines.ElementAtOrDefault(5)} {lines.ElementAtOrDefault(4)}";
+        await ExpectDefectAsync(KnownDefects.ServiceOutsideItsPidNamespace,
+            () => pidNs[1].Should().NotBe(pidNs[2], $"the service itself must live in its own PID namespace, not only its children ({observed})"), observed);
     }
 
     [GuestFact]
@@ -125,7 +124,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         // sh stays behind when its python child is OOM-killed: a correct init stops the whole instance before a restart.
         await vm.Shell.UploadAsync("#!/bin/sh\npython3 -c 'import time; time.sleep(1); b = bytearray(96 << 20); time.sleep(100000)'\nexec sleep 100000\n",
             "/run/yakiros-memory-hog.sh", "755");
-        await vm.Shell.UploadAsync("""
+        await GeneratedComponents.InstallAsync(vm, [("memory-hog", """
             [component]
             name = "memory-hog"
             binary = "/bin/sh"
@@ -134,20 +133,37 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
             capabilities = ["kernel.memory"]
             [resources]
             memory_max = "32M"
-            """, "/etc/graph.d/96-memory-hog.toml");
+            """)]);
 
-        await ExpectDefectAsync(KnownDefects.CgroupControllersOff, async () =>
-        {
-            await vm.Shell.WaitUntilSucceedsAsync($"test -e {cgroup}/memory.max || {{ echo controller files absent: no {cgroup}/memory.max; false; }}", TimeSpan.FromSeconds(30));
-            await vm.Shell.WaitUntilSucceedsAsync($"grep -q 'oom_kill [1-9]' {cgroup}/memory.events", TimeSpan.FromSeconds(60));
-            // After the restart that follows the OOM, one instance may run: a survivor of the first one would make two.
-            var handled = await ctl.WaitForStatusAsync(s => s.Find("memory-hog") is { Restarts: >= 2 },
-                TimeSpan.FromSeconds(30), "memory-hog restarted after its OOM kill");
-            var instances = await vm.Shell.RunAsync("pgrep -c -f '^/bin/sh /run/yakiros-memory-hog.sh$|^sleep 100000$'");
-            Output.WriteLine($"after the OOM kill: {handled["memory-hog"]}; hog processes alive: {instances.Stdout.Trim()}");
-            int.Parse(instances.Stdout.Trim(), CultureInfo.InvariantCulture).Should().BeLessThanOrEqualTo(1,
-                "the OOM-killed instance must be stopped as a whole, not left running next to its restart");
-        });
+        await ExpectDefectAsync(KnownDefects.CgroupControllersOff,
+            () => vm.Shell.WaitUntilSucceedsAsync($"test -e {cgroup}/memory.max", TimeSpan.FromSeconds(30)), ResolverBootLogTextAsync);
+        await vm.Shell.WaitUntilSucceedsAsync($"grep -q 'oom_kill [1-9]' {cgroup}/memory.events", Scaled(TimeSpan.FromSeconds(60)));
+        // After the restart that follows the OOM, one instance may run: a survivor of the first one would make two.
+        var handled = await ctl.WaitForStatusAsync(s => s.Find("memory-hog") is { Restarts: >= 2 }, Scaled(TimeSpan.FromSeconds(30)), "memory-hog restarted after its OOM kill");
+        var instances = int.Parse((await vm.Shell.RunAsync("pgrep -c -f '^/bin/sh /run/yakiros-memory-hog.sh$|^sleep 100000$'")).Stdout.Trim(), CultureInfo.InvariantCulture);
+
+        Output.WriteLine($"after the OOM kill: {handled["memory-hog"]}; hog processes alive: {instances}");
+        (await ResolverLogAsync()).Should().Contain(l => l.Message == "component 'memory-hog' hit OOM limit, marking as failed", "the resolver notices the OOM kill");
+        await ExpectDefectAsync(KnownDefects.OomSurvivorLeftRunning,
+            () => instances.Should().BeLessThanOrEqualTo(1, "the OOM-killed instance must be stopped as a whole, not left running next to its restart"),
+            async () => $"{await ResolverLogTextAsync()}\nhog instances alive after the restart: {instances}");
+    }
+
+    [GuestFact]
+    public async Task A_services_cgroup_is_removed_when_the_service_dies()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service("cgroup-victim", "cgroup.victim", ["kernel.memory"]));
+        var running = await ctl.WaitForActiveAsync("cgroup-victim", Scaled(TimeSpan.FromSeconds(15)));
+        const string cgroup = "/sys/fs/cgroup/graph/cgroup-victim";
+        var during = (await vm.Shell.SucceedAsync($"cat {cgroup}/cgroup.procs")).Stdout;
+
+        await vm.Shell.SucceedAsync($"kill -KILL {running.Pid}");
+        await ctl.WaitForStatusAsync(s => s.Find("cgroup-victim")?.Pid != running.Pid, Scaled(TimeSpan.FromSeconds(10)), "the resolver noticing cgroup-victim's death");
+        var after = await vm.Shell.RunAsync($"test -e {cgroup} && echo present || echo removed");
+
+        during.Split('\n').Should().Contain(running.Pid!.Value.ToString(CultureInfo.InvariantCulture), "the service runs inside its cgroup");
+        after.Stdout.Trim().Should().Be("removed", "the resolver removes a component's cgroup when its process exits (before any restart recreates it)");
     }
 
     [GuestFact]
@@ -155,7 +171,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
     {
         var (vm, ctl) = await GuestAsync();
         const string cgroup = "/sys/fs/cgroup/graph/short-job";
-        await vm.Shell.UploadAsync("""
+        await GeneratedComponents.InstallAsync(vm, [("short-job", """
             [component]
             name = "short-job"
             binary = "/usr/bin/sleep"
@@ -163,14 +179,14 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
             type = "oneshot"
             [requires]
             capabilities = ["kernel.memory"]
-            """, "/etc/graph.d/97-short-job.toml");
+            """)]);
 
         var running = await ctl.WaitForStatusAsync(s => s.Find("short-job") is { State: "ACTIVE", Pid: not null }, TimeSpan.FromSeconds(30), "short-job running");
         var during = await vm.Shell.SucceedAsync($"cat {cgroup}/cgroup.procs");
         await ctl.WaitForStatusAsync(s => s.Find("short-job")?.State == "DONE", TimeSpan.FromSeconds(30), "short-job DONE");
 
         during.Stdout.Split('\n').Should().Contain(running["short-job"].Pid!.Value.ToString(CultureInfo.InvariantCulture), "the job runs inside its cgroup");
-        await vm.Shell.WaitUntilSucceedsAsync($"test ! -e {cgroup}", TimeSpan.FromSeconds(10));
+        (await vm.Shell.RunAsync($"test -e {cgroup} && echo present || echo removed")).Stdout.Trim().Should().Be("removed", "a finished oneshot's cgroup is removed");
     }
 
     private static async Task<int> ServicePidAsync(GraphCtl ctl) => (await ctl.WaitForActiveAsync(Service, TimeSpan.FromSeconds(30))).Pid!.Value;

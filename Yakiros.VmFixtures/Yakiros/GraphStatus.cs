@@ -16,6 +16,17 @@ public sealed partial record GraphStatus(IReadOnlyList<ComponentStatus> Componen
     public ComponentStatus this[string name] =>
         Find(name) ?? throw new KeyNotFoundException($"component '{name}' is not in the status table:\n{Raw}");
 
+    /// <summary>
+    /// The summary line the rows imply, as YakirOS counts (src/control.c:126-151): active = ACTIVE + DONE,
+    /// starting = STARTING + READY_WAIT, total = every row.
+    /// </summary>
+    public string SummaryFromRows()
+    {
+        int Count(params string[] states) => Components.Count(c => states.Contains(c.State));
+        return $"Summary: {Count("ACTIVE", "DONE")} active, {Count("DEGRADED")} degraded, {Count("STARTING", "READY_WAIT")} starting, " +
+               $"{Count("FAILED")} failed, {Components.Count} total";
+    }
+
     public static GraphStatus Parse(string raw)
     {
         var rows = new List<ComponentStatus>();

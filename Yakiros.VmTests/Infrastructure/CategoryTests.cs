@@ -8,23 +8,56 @@ namespace Yakiros.VmTests.Infrastructure;
 [Collection(YakirosCollection.Name)]
 public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper output)
 {
+    private double _logCursor;
+    private VirtualMachine? _vm;
+
     protected YakirosVmFixture Fixture { get; } = fixture;
     protected ITestOutputHelper Output { get; } = output;
 
+    /// <summary>A clean guest (the snapshot restored), and a mark in the resolver's log where this test begins.</summary>
     protected async Task<(VirtualMachine Vm, GraphCtl Ctl)> GuestAsync()
     {
-        var vm = await Fixture.EnterCategoryAsync(GetType().Name);
-        return (vm, new GraphCtl(vm.Shell));
+        _vm = await Fixture.EnterCategoryAsync(GetType().Name);
+        _logCursor = await new ResolverLog(_vm.Shell).CursorAsync();
+        if (Fixture.Boot.WorkaroundApplied is { } workaround)
+            Output.WriteLine($"harness workaround in effect for this guest (a green result here needed it): {workaround}");
+        return (_vm, new GraphCtl(_vm.Shell));
     }
 
-    /// <summary>Runs <paramref name="body"/> under the known-defect marker <paramref name="defect"/>.</summary>
-    protected Task ExpectDefectAsync(Defect defect, Func<Task> body) => KnownDefect.ExpectAsync(defect, Fixture.Options, body);
+    /// <summary>The resolver's log lines since this test's <see cref="GuestAsync"/>.</summary>
+    protected Task<IReadOnlyList<ResolverLogLine>> ResolverLogAsync() => Log.SinceAsync(_logCursor);
 
-    /// <summary>The same, for assertions on values the test already has.</summary>
-    protected Task ExpectDefectAsync(Defect defect, Action assertions) =>
+    /// <summary>The same as text (one line each), the form evidence takes.</summary>
+    protected Task<string> ResolverLogTextAsync() => Log.TextSinceAsync(_logCursor);
+
+    /// <summary>The resolver's whole log since boot (boot-time evidence: mounts, cgroup set-up).</summary>
+    protected Task<string> ResolverBootLogTextAsync() => Log.TextSinceAsync(0);
+
+    /// <summary>Waits until the resolver's log since this test began satisfies <paramref name="done"/>.</summary>
+    protected Task<IReadOnlyList<ResolverLogLine>> WaitForLogAsync(Func<IReadOnlyList<ResolverLogLine>, bool> done, TimeSpan timeout, string what) =>
+        Log.WaitForAsync(_logCursor, done, Scaled(timeout), what);
+
+    /// <summary>A guest deadline, stretched by the timing scale under software emulation (as the Step-11 targets are).</summary>
+    protected TimeSpan Scaled(TimeSpan timeout) => timeout * Math.Max(1, Fixture.TimingScale / 5);
+
+    private ResolverLog Log => new((_vm ?? throw new InvalidOperationException("call GuestAsync first")).Shell);
+
+    /// <summary>
+    /// Runs <paramref name="checks"/> under the known-defect marker <paramref name="defect"/>: when they fail, the
+    /// defect is recognised only if <paramref name="evidence"/> (what YakirOS produced) carries its signature.
+    /// </summary>
+    protected Task ExpectDefectAsync(Defect defect, Func<Task> checks, Func<Task<string>> evidence) =>
+        KnownDefect.ExpectAsync(defect, Fixture.Options.KnownDefectMarkers, checks, evidence);
+
+    /// <summary>The same, for checks on values the test already has.</summary>
+    protected Task ExpectDefectAsync(Defect defect, Action checks, Func<Task<string>> evidence) =>
         ExpectDefectAsync(defect, () =>
         {
-            assertions();
+            checks();
             return Task.CompletedTask;
-        });
+        }, evidence);
+
+    /// <summary>The same, when the evidence is text the test already has (a reply, an observation).</summary>
+    protected Task ExpectDefectAsync(Defect defect, Action checks, string evidence) =>
+        ExpectDefectAsync(defect, checks, () => Task.FromResult(evidence));
 }

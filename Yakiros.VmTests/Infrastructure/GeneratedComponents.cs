@@ -4,8 +4,9 @@ using Yakiros.VmFixtures;
 namespace Yakiros.VmTests.Infrastructure;
 
 /// <summary>
-/// Components made up by a test: plain `sleep infinity` services (optionally with a readiness file or a health
-/// check) written to a staging folder and moved into /etc/graph.d in one command, so the resolver sees them together.
+/// The one way a test installs components: written to a staging folder and moved into /etc/graph.d in one command,
+/// so the resolver never reads a half-written file and sees them together; plus generators of plain `sleep infinity`
+/// services (optionally with a readiness file or a health check).
 /// </summary>
 public static class GeneratedComponents
 {
@@ -49,6 +50,11 @@ public static class GeneratedComponents
         foreach (var (name, toml) in components)
             await vm.Shell.UploadAsync(toml, $"{Staging}/zz-{name}.toml", cancellationToken: cancellationToken);
     }
+
+    /// <summary>Copies component files that already exist in the guest to the staging folder.</summary>
+    public static Task StageFilesAsync(VirtualMachine vm, IEnumerable<string> guestPaths, CancellationToken cancellationToken = default) =>
+        vm.Shell.SucceedAsync($"rm -rf {Staging} && mkdir -p {Staging} && cp {string.Join(' ', guestPaths.Select(ShellQuote.Quote))} {Staging}/",
+            cancellationToken: cancellationToken);
 
     /// <summary>
     /// Moves every staged component into /etc/graph.d with one command. A rename alone is not noticed by the published

@@ -8,23 +8,62 @@ namespace Yakiros.VmTests.Infrastructure;
 /// <summary>The upgrade itself and what the hot-swap tests observe around it.</summary>
 public static class HotSwap
 {
-    /// <summary>What `upgrade` did: its reply, how long the reply took, when the new pid was ACTIVE, and the new row.</summary>
-    public sealed record Result(string Reply, TimeSpan ReplyTime, TimeSpan ActiveTime, ComponentStatus After)
+    /// <summary>
+    /// What `upgrade` did: its reply (null when it had not come once the new instance was ACTIVE and that instance
+    /// holds the control connection, see <see cref="HeldConnection"/>), when the new pid was ACTIVE, and the new row.
+    /// </summary>
+    public sealed record Result(string? Reply, TimeSpan? ReplyTime, TimeSpan ActiveTime, ComponentStatus After, string? HeldConnection)
     {
         public string Describe() =>
-            $"upgrade reply after {ReplyTime.TotalMilliseconds:0} ms: {Reply.Trim()}; new instance pid {After.Pid} ACTIVE after {ActiveTime.TotalMilliseconds:0} ms";
+            (Reply is null ? $"no upgrade reply yet ({HeldConnection})" : $"upgrade reply after {ReplyTime?.TotalMilliseconds:0} ms: {Reply.Trim()}") +
+            $"; new instance pid {After.Pid} ACTIVE after {ActiveTime.TotalMilliseconds:0} ms";
     }
 
     public sealed record Attempt(TimeSpan StartedAt, string? Error);
 
-    public static async Task<Result> UpgradeAsync(VirtualMachine vm, GraphCtl ctl, string component, ComponentStatus before)
+    /// <summary>How long the reply may trail the new instance becoming ACTIVE before the harness looks for why.</summary>
+    private static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Sends `upgrade`, waits until <paramref name="component"/> is ACTIVE with a new pid, then for the reply. When the
+    /// reply has not come <see cref="ReplyGrace"/> later and the new instance holds a connection of the control socket
+    /// (YK-015: the accepted connection leaks into the restarted service, so the reply ends only when it exits), the
+    /// outcome is already decided: the wait stops at once and <see cref="Result.HeldConnection"/> says so.
+    /// </summary>
+    public static async Task<Result> UpgradeAsync(VirtualMachine vm, GraphCtl ctl, string component, ComponentStatus before, TimeSpan? timeout = null)
     {
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
         var clock = Stopwatch.StartNew();
-        var reply = await ctl.SendAsync($"upgrade {component}", TimeSpan.FromSeconds(25));
-        var replied = clock.Elapsed;
+        using var stopReply = new CancellationTokenSource();
+        var replyTask = ReplyAsync(ctl, component, limit, clock, stopReply.Token);
         var status = await ctl.WaitForStatusAsync(s => s.Find(component) is { State: "ACTIVE", Pid: { } pid } && pid != before.Pid,
-            TimeSpan.FromSeconds(30), $"{component} ACTIVE with a new pid after `upgrade` (reply: {reply.Trim()})");
-        return new Result(reply, replied, clock.Elapsed, status[component]);
+            limit, $"{component} ACTIVE with a new pid after `upgrade`");
+        var active = clock.Elapsed;
+        var after = status[component];
+        if (await Task.WhenAny(replyTask, Task.Delay(ReplyGrace)) != replyTask && await HeldControlConnectionAsync(vm, after.Pid!.Value) is { } held)
+        {
+            await stopReply.CancelAsync();
+            await replyTask.ContinueWith(_ => { }, TaskScheduler.Default); // observed, never left running
+            return new Result(null, null, active, after, held);
+        }
+        var (reply, replied) = await replyTask;
+        return new Result(reply, replied, active, after, null);
+    }
+
+    private static async Task<(string Reply, TimeSpan At)> ReplyAsync(GraphCtl ctl, string component, TimeSpan limit, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var reply = await ctl.SendAsync($"upgrade {component}", limit, cancellationToken);
+        return (reply, clock.Elapsed);
+    }
+
+    /// <summary>"new instance holds a connection of /run/graph-resolver.sock: socket:[inode]" when <paramref name="pid"/> has one open, else null.</summary>
+    public static async Task<string?> HeldControlConnectionAsync(VirtualMachine vm, int pid)
+    {
+        var result = await vm.Shell.RunAsync(
+            $"for f in /proc/{pid}/fd/*; do readlink $f; done 2>/dev/null | sed -n 's/^socket:\\[\\([0-9]*\\)\\]$/\\1/p' | " +
+            $"while read i; do awk -v i=$i '$7 == i && $8 == \"{GraphCtl.SocketPath}\" {{ print \"socket:[\" i \"]\" }}' /proc/net/unix; done");
+        var socket = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        return socket is null ? null : $"new instance holds a connection of {GraphCtl.SocketPath}: {socket}";
     }
 
     /// <summary>The inode of the socket listening on TCP <paramref name="port"/> in the guest (from /proc/net/tcp).</summary>
@@ -33,10 +72,6 @@ public static class HotSwap
         var result = await vm.Shell.SucceedAsync($"awk '$4 == \"0A\" && $2 ~ /:{port:X4}$/ {{ print $10 }}' /proc/net/tcp");
         return result.Stdout.Trim() is { Length: > 0 } inode ? inode : throw new VmException($"nothing listens on guest port {port}");
     }
-
-    /// <summary>The resolver's `upgrade:` log lines (it logs to the kernel ring buffer).</summary>
-    public static async Task<string> ResolverUpgradeLogAsync(VirtualMachine vm) =>
-        (await vm.Shell.RunAsync("dmesg | grep -i -E 'upgrade|handoff|hot-swap' | tail -n 30")).Stdout;
 
     /// <summary>New clients, one every 20 ms or so, each doing one echo round trip, until <paramref name="stop"/>.</summary>
     public static async Task<List<Attempt>> ConnectRepeatedlyAsync(VirtualMachine vm, int port, CancellationToken stop)

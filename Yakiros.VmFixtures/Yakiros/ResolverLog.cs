@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Yakiros.VmFixtures.Yakiros;
+
+/// <summary>One line of the resolver's log: the kernel's monotonic time of the line (seconds since boot), level and message.</summary>
+public sealed record ResolverLogLine(double Time, string Level, string Message)
+{
+    public override string ToString() => $"[{Time,10:F3}] {Level} {Message}";
+}
+
+/// <summary>
+/// graph-resolver's own log. It writes `graph-resolver &lt;LEVEL&gt; message` lines to /dev/kmsg (the guest boots with
+/// printk.devkmsg=on, so none is dropped), and the kernel stamps each with its monotonic clock. A cursor (the time of
+/// the newest kernel line) marks where a test began; <see cref="SinceAsync"/> returns the lines after it.
+/// </summary>
+public sealed partial class ResolverLog(GuestShell shell)
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>The kernel time of the newest kernel log line: every later line is newer than this.</summary>
+    public async Task<double> CursorAsync(CancellationToken cancellationToken = default)
+    {
+        var last = await shell.SucceedAsync("dmesg | tail -n 1", CommandTimeout, cancellationToken);
+        return Stamp().Match(last.Stdout) is { Success: true } m ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    /// <summary>The resolver's lines logged after <paramref name="cursor"/> (0: since boot).</summary>
+    public async Task<IReadOnlyList<ResolverLogLine>> SinceAsync(double cursor, CancellationToken cancellationToken = default)
+    {
+        var result = await shell.SucceedAsync(
+            $"dmesg | awk -v c={cursor.ToString("F6", CultureInfo.InvariantCulture)} 'index($0, \"graph-resolver <\") && substr($0, 2, index($0, \"]\") - 2) + 0 > c'",
+            CommandTimeout, cancellationToken);
+        return Parse(result.Stdout);
+    }
+
+    /// <summary>The lines after <paramref name="cursor"/> as text, one per line, for evidence and messages.</summary>
+    public async Task<string> TextSinceAsync(double cursor, CancellationToken cancellationToken = default) =>
+        string.Join('\n', (await SinceAsync(cursor, cancellationToken)).Select(l => l.ToString()));
+
+    /// <summary>Polls the log after <paramref name="cursor"/> until <paramref name="done"/> holds; on the deadline, quotes what it read.</summary>
+    public async Task<IReadOnlyList<ResolverLogLine>> WaitForAsync(double cursor, Func<IReadOnlyList<ResolverLogLine>, bool> done, TimeSpan timeout,
+        string what, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<ResolverLogLine> lines = [];
+        await Deadline.PollAsync(async token =>
+        {
+            lines = await SinceAsync(cursor, token);
+            return done(lines);
+        }, timeout, TimeSpan.FromMilliseconds(300),
+            () => $"{what} did not happen within {timeout.TotalSeconds:0} s. The resolver logged since the start:\n" +
+                  GuestConsole.LastLines(string.Join('\n', lines), 40), cancellationToken);
+        return lines;
+    }
+
+    /// <summary>Parses dmesg lines "[  12.345678] [SSSSS.mmm] graph-resolver &lt;LEVEL&gt; message".</summary>
+    public static IReadOnlyList<ResolverLogLine> Parse(string dmesg) =>
+        dmesg.Split('\n').Select(l => Line().Match(l)).Where(m => m.Success)
+            .Select(m => new ResolverLogLine(double.Parse(m.Groups["t"].Value, CultureInfo.InvariantCulture), m.Groups["level"].Value, m.Groups["msg"].Value.TrimEnd()))
+            .ToList();
+
+    [GeneratedRegex(@"^\[\s*(\d+\.\d+)\]")]
+    private static partial Regex Stamp();
+
+    [GeneratedRegex(@"^\[\s*(?<t>\d+\.\d+)\]\s.*?graph-resolver <(?<level>[A-Z]+)> (?<msg>.*)$")]
+    private static partial Regex Line();
+}

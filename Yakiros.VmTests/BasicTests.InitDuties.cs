@@ -1,0 +1,240 @@
+using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Yakiros;
+using Yakiros.VmTests.Infrastructure;
+
+namespace Yakiros.VmTests;
+
+/// <summary>
+/// Step 11, Basic: the duties that make YakirOS an init system. Dependency gating and order (proved with the
+/// services' own timestamps), restart after a crash with YakirOS's rules (a new start only when 5 whole seconds have
+/// passed since the last one, src/graph.c:60; back-off after 5 starts within 30 s, src/component.c:171), failed
+/// oneshots, reaping of orphans by PID 1, and stopping a process that ignores SIGTERM. Rules YakirOS evaluates only
+/// on events get an event every second from the ticker probe (a passing 1-s health check).
+/// </summary>
+public sealed partial class BasicTests
+{
+    /// <summary>YakirOS compares whole seconds: "5 s since the last start" is more than 4 s of real time.</summary>
+    private const double MinRestartGap = 4.0;
+
+    [GuestFact]
+    public async Task A_dependent_starts_only_after_its_provider_is_ready_and_unmet_requires_start_nothing()
+    {
+        var (vm, ctl) = await GuestAsync();
+        var provider = ProbeServices.Service("gate-provider", "gate.provider", ["kernel.memory"],
+            body: "sleep 3\necho \"ready $(date +%s.%N) $$\" >> $DIR/events\ntouch $DIR/ready",
+            lifecycle: $"readiness_file = \"{ProbeServices.Dir("gate-provider")}/ready\"\nreadiness_timeout = 60");
+        var dependent = ProbeServices.Service("gate-dependent", "gate.dependent", ["gate.provider"]);
+        var unmet = ProbeServices.Service("gate-unmet", "gate.unmet", ["gate.nobody-provides-this"]);
+
+        await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(), provider, dependent, unmet);
+        var waiting = await ctl.WaitForStatusAsync(s => s.Find("gate-provider")?.State == "READY_WAIT", Scaled(TimeSpan.FromSeconds(10)),
+            "gate-provider waiting for its readiness file (READY_WAIT)");
+        var active = await ctl.WaitForStatusAsync(s => s.Find("gate-dependent") is { State: "ACTIVE", Pid: not null }, Scaled(TimeSpan.FromSeconds(30)),
+            "gate-dependent ACTIVE once gate-provider is ready");
+
+        var ready = (await ProbeServices.EventsAsync(vm, "gate-provider")).Single(e => e.Kind == "ready");
+        var starts = (await ProbeServices.EventsAsync(vm, "gate-dependent")).Where(e => e.Kind == "start").ToList();
+        Output.WriteLine($"provider ready at {ready.At:F3}; dependent started at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}\n{active.Raw}");
+        waiting["gate-dependent"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null,
+            "a dependent has no process while its provider is not ready ({0})", waiting["gate-dependent"]);
+        starts.Should().ContainSingle("the dependent starts once");
+        starts[0].At.Should().BeGreaterThan(ready.At, "the dependent starts after its provider signalled readiness");
+        active["gate-unmet"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null, "nobody provides its requirement");
+        (await ProbeServices.EventsAsync(vm, "gate-unmet")).Should().BeEmpty("a component whose requires are unmet never runs");
+    }
+
+    [GuestFact]
+    [Trait("KnownDefect", "YK-019")]
+    public async Task When_a_provider_dies_its_dependent_is_stopped_and_comes_back_once_with_it()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(),
+            ProbeServices.Service("loss-provider", "loss.provider", ["kernel.memory"]),
+            ProbeServices.Service("loss-dependent", "loss.dependent", ["loss.provider"]));
+        var before = await ctl.WaitForStatusAsync(s => s.Find("loss-dependent") is { State: "ACTIVE", Pid: not null }, Scaled(TimeSpan.FromSeconds(20)),
+            "loss-provider and loss-dependent ACTIVE");
+        var (providerPid, dependentPid) = (before["loss-provider"].Pid!.Value, before["loss-dependent"].Pid!.Value);
+
+        await vm.Shell.SucceedAsync($"kill -KILL {providerPid}");
+        var lost = await ctl.WaitForStatusAsync(s => s.Find("loss-dependent")?.State is "FAILED" or "INACTIVE", Scaled(TimeSpan.FromSeconds(10)),
+            "loss-dependent leaving ACTIVE when its provider died");
+        var back = await ctl.WaitForStatusAsync(
+            s => s.Find("loss-provider") is { State: "ACTIVE", Pid: { } p } && p != providerPid && s.Find("loss-dependent") is { State: "ACTIVE", Pid: { } d } && d != dependentPid,
+            Scaled(TimeSpan.FromSeconds(30)), "loss-provider and loss-dependent ACTIVE again with new pids");
+        var first = await ProbeServices.ProcessAsync(vm, dependentPid);
+
+        Output.WriteLine($"after the provider died: {lost["loss-dependent"]}; after it came back: {back["loss-provider"]}, {back["loss-dependent"]}; " +
+                         $"first dependent pid {dependentPid}: {first.State}");
+        (await ctl.SendAsync("caps")).Should().MatchRegex(@"loss\.dependent\s+UP\s+loss-dependent");
+        await ExpectDefectAsync(KnownDefects.DependentLeftRunning,
+            () => first.Alive.Should().BeFalse("the dependent whose requirement vanished is stopped; its restart must not run beside it (pid {0} is {1})", dependentPid, first.State),
+            async () => $"{await ResolverLogTextAsync()}\nfirst instance pid {dependentPid} after the dependent's restart: {(first.Alive ? "alive" : "gone")}");
+    }
+
+    [GuestFact]
+    public async Task A_service_killed_with_SIGKILL_comes_back_with_a_new_pid_one_more_restart_and_not_before_the_restart_delay()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(), ProbeServices.Service("crash-probe", "crash.probe", ["kernel.memory"]));
+        var before = await ctl.WaitForActiveAsync("crash-probe", Scaled(TimeSpan.FromSeconds(15)));
+
+        await vm.Shell.SucceedAsync($"kill -KILL {before.Pid}");
+        var after = (await ctl.WaitForStatusAsync(s => s.Find("crash-probe") is { State: "ACTIVE", Pid: { } p } && p != before.Pid,
+            Scaled(TimeSpan.FromSeconds(30)), "crash-probe ACTIVE again with a new pid"))["crash-probe"];
+
+        var starts = (await ProbeServices.EventsAsync(vm, "crash-probe")).Where(e => e.Kind == "start").ToList();
+        Output.WriteLine($"before: {before}; after: {after}; starts at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}");
+        after.Restarts.Should().Be(before.Restarts + 1, "one crash, one restart");
+        starts.Should().HaveCount(2);
+        (starts[1].At - starts[0].At).Should().BeGreaterThan(MinRestartGap, "YakirOS restarts a FAILED component only when 5 whole seconds have passed since its last start");
+        starts[1].Pid.Should().Be(after.Pid, "the status shows the pid of the running instance");
+    }
+
+    [GuestFact]
+    public async Task A_service_that_crashes_in_a_loop_backs_off_after_five_starts()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(), ProbeServices.Service("crash-loop", "crash.loop", ["kernel.memory"], body: "exit 1"));
+
+        await WaitForLogAsync(l => l.Any(x => x.Message == "component 'crash-loop' restarting too fast, backing off"), TimeSpan.FromSeconds(60),
+            "the resolver backing off crash-loop");
+        var row = (await ctl.StatusAsync())["crash-loop"];
+
+        var starts = (await ProbeServices.EventsAsync(vm, "crash-loop")).Where(e => e.Kind == "start").Select(e => e.At).ToList();
+        var gaps = starts.Zip(starts.Skip(1), (a, b) => Math.Round(b - a, 2)).ToList();
+        Output.WriteLine($"{row}; starts at {string.Join(", ", starts.Select(s => s.ToString("F3")))}; gaps {string.Join(' ', gaps)} s");
+        starts.Should().HaveCount(5, "YakirOS refuses a 6th start within 30 s of the last one (restart_count >= 5)");
+        gaps.Should().OnlyContain(g => g > MinRestartGap, "each restart waits for 5 whole seconds since the previous start");
+        row.Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Restarts == 5, "a backed-off component is INACTIVE with RESTARTS 5 ({0})", row);
+    }
+
+    [GuestFact]
+    public async Task A_failing_oneshot_is_FAILED_publishes_nothing_and_its_dependent_never_starts()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(),
+            ProbeServices.Service("failing-job", "failing.job", ["kernel.memory"], body: "exit 3", type: "oneshot"),
+            ProbeServices.Service("after-job", "after.job", ["failing.job"]));
+
+        var log = await WaitForLogAsync(l => l.Count(x => x.Message == "oneshot 'failing-job' failed (status 768)") >= 2, TimeSpan.FromSeconds(30),
+            "failing-job failing twice (YakirOS retries a failed oneshot like a service)");
+        var status = await ctl.StatusAsync();
+        var caps = await ctl.SendAsync("caps");
+
+        Output.WriteLine($"{status["failing-job"]}; {status["after-job"]}");
+        log.Should().NotContain(x => x.Message == "oneshot 'failing-job' completed successfully");
+        status["failing-job"].State.Should().BeOneOf("FAILED", "INACTIVE", "ACTIVE");
+        caps.Should().NotMatchRegex(@"failing\.job\s+UP", "a failed oneshot provides nothing:\n{0}", caps);
+        status["after-job"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null, "its requirement was never met");
+        (await ProbeServices.EventsAsync(vm, "after-job")).Should().BeEmpty("the dependent of a failed oneshot never runs");
+    }
+
+    [GuestFact]
+    public async Task An_orphan_of_a_service_is_reparented_to_PID_1_and_reaped_by_it()
+    {
+        var (vm, ctl) = await GuestAsync();
+        // The service's child forks `sleep 4` and exits at once: the sleep is an orphan, and when it exits, PID 1 must reap it.
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service("orphan-maker", "orphan.maker", ["kernel.memory"],
+            body: "sh -c \"sleep 4 & echo \\$! > $DIR/orphan.pid\""));
+        var pidFile = $"{ProbeServices.Dir("orphan-maker")}/orphan.pid";
+        await vm.Shell.WaitUntilSucceedsAsync($"test -s {pidFile}", Scaled(TimeSpan.FromSeconds(15)));
+        var orphan = int.Parse((await vm.Shell.SucceedAsync($"cat {pidFile}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        var whileAlive = await ProbeServices.ProcessAsync(vm, orphan);
+        await Deadline.PollAsync(async _ => !(await ProbeServices.ProcessAsync(vm, orphan)).State.StartsWith('S'), Scaled(TimeSpan.FromSeconds(15)),
+            TimeSpan.FromMilliseconds(250), () => $"the orphan {orphan} (sleep 4) did not end");
+        var after = await WaitForZombieToGoAsync(vm, orphan);
+
+        Output.WriteLine($"orphan {orphan}: while running {whileAlive.State}, parent {whileAlive.ParentPid}; afterwards {after}");
+        whileAlive.ParentPid.Should().Be(1, "an orphan of a component is reparented to PID 1 (no subreaper stands between them)");
+        after.Should().Be("gone", "PID 1 reaps the orphan when it exits; a zombie with parent 1 means it does not");
+        (await ResolverLogAsync()).Should().Contain(l => l.Message == $"reaped orphan pid {orphan}", "the resolver reaps and logs the orphan");
+    }
+
+    [GuestFact]
+    public async Task An_upgrade_restart_kills_a_service_that_ignores_SIGTERM_after_the_grace_period()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service("stubborn", "stubborn.cap", ["kernel.memory"], ignoreSigterm: true));
+        var before = await ctl.WaitForActiveAsync("stubborn", Scaled(TimeSpan.FromSeconds(15)));
+
+        var swap = await HotSwap.UpgradeAsync(vm, ctl, "stubborn", before, Scaled(TimeSpan.FromSeconds(40)));
+        var old = await ProbeServices.ProcessAsync(vm, before.Pid!.Value);
+
+        Output.WriteLine($"{swap.Describe()}\nold instance {before.Pid}: {old.State}");
+        old.Alive.Should().BeFalse("the resolver must end the old instance (SIGKILL after its grace period) before the new one runs");
+        (await ResolverLogAsync()).Should().Contain(l => l.Message == $"upgrade: old process {before.Pid} did not exit, killing");
+    }
+
+    [GuestFact]
+    [Trait("KnownDefect", "YK-020")]
+    public async Task A_health_FAILED_service_that_ignores_SIGTERM_is_killed_after_the_grace_period()
+    {
+        var (vm, ctl) = await GuestAsync();
+        var dir = ProbeServices.Dir("stubborn-health");
+        await vm.Shell.SucceedAsync($"mkdir -p {dir} && touch {dir}/unhealthy");
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service("stubborn-health", "stubborn.health", ["kernel.memory"], ignoreSigterm: true,
+            lifecycle: $"health_check = \"test ! -e {dir}/unhealthy\"\nhealth_interval = 1\nhealth_fail_threshold = 1\nhealth_restart_threshold = 2"));
+        var first = await ctl.WaitForActiveAsync("stubborn-health", Scaled(TimeSpan.FromSeconds(15)));
+
+        await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith("component 'stubborn-health' failed after", StringComparison.Ordinal)), TimeSpan.FromSeconds(20),
+            "stubborn-health going FAILED on its health checks");
+        await vm.Shell.SucceedAsync($"rm -f {dir}/unhealthy");
+        await ExpectStoppedAsync(vm, first.Pid!.Value);
+    }
+
+    [GuestFact]
+    [Trait("KnownDefect", "YK-020")]
+    public async Task A_readiness_timeout_FAILS_the_component_and_kills_a_process_that_ignores_SIGTERM()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service("never-ready", "never.ready", ["kernel.memory"], ignoreSigterm: true,
+            lifecycle: $"readiness_file = \"{ProbeServices.Dir("never-ready")}/ready\"\nreadiness_timeout = 2"));
+        var waiting = await ctl.WaitForStatusAsync(s => s.Find("never-ready") is { State: "READY_WAIT", Pid: not null }, Scaled(TimeSpan.FromSeconds(15)),
+            "never-ready waiting for readiness");
+
+        var log = await WaitForLogAsync(l => l.Any(x => x.Message == "component 'never-ready' readiness timeout after 2 seconds"), TimeSpan.FromSeconds(15),
+            "never-ready's readiness timeout");
+        var started = log.First(x => x.Message.StartsWith("starting component 'never-ready'", StringComparison.Ordinal));
+        var timedOut = log.First(x => x.Message == "component 'never-ready' readiness timeout after 2 seconds");
+
+        (timedOut.Time - started.Time).Should().BeGreaterThan(1).And.BeLessThanOrEqualTo(3.5, "readiness_timeout = 2 whole seconds, checked each loop tick");
+        (await ctl.StatusAsync())["never-ready"].State.Should().NotBe("ACTIVE", "a component that never signalled readiness is never ACTIVE");
+        await ExpectStoppedAsync(vm, waiting["never-ready"].Pid!.Value);
+    }
+
+    /// <summary>YakirOS's own grace period for a process that ignores SIGTERM (the upgrade path waits 10 s, then SIGKILL).</summary>
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
+
+    private async Task ExpectStoppedAsync(VirtualMachine vm, int pid)
+    {
+        var state = "alive";
+        var waited = Scaled(Grace + TimeSpan.FromSeconds(5));
+        try
+        {
+            await Deadline.PollAsync(async _ => !(await ProbeServices.ProcessAsync(vm, pid)).Alive, waited, TimeSpan.FromMilliseconds(500), () => "");
+            state = "gone";
+        }
+        catch (GuestTimeoutException)
+        {
+        }
+        await ExpectDefectAsync(KnownDefects.NoKillAfterSigterm,
+            () => state.Should().Be("gone", "the resolver kills the instance it gave up on (SIGTERM, then SIGKILL after a grace period); pid {0} was still {1} after {2:0} s",
+                pid, state, waited.TotalSeconds),
+            async () => $"{await ResolverLogTextAsync()}\ninstance pid {pid} that ignores SIGTERM, {waited.TotalSeconds:0} s later: {state}");
+    }
+
+    private static async Task<string> WaitForZombieToGoAsync(VirtualMachine vm, int pid)
+    {
+        var last = "";
+        try
+        {
+            await Deadline.PollAsync(async _ => (last = (await ProbeServices.ProcessAsync(vm, pid)).State) == "gone", TimeSpan.FromSeconds(5),
+                TimeSpan.FromMilliseconds(250), () => "");
+        }
+        catch (GuestTimeoutException)
+        {
+        }
+        return last;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using Yakiros.VmFixtures;
+
+namespace Yakiros.VmTests.Infrastructure;
+
+/// <summary>
+/// Small shell services for the init-duty tests. Each records what it did in its own folder
+/// (/run/yakiros-tests/probes/&lt;name&gt;/events: "start &lt;epoch.ns&gt; &lt;pid&gt;", "ready ...", ...), so a test proves
+/// order and timing with the services' own timestamps, not with the final state.
+/// </summary>
+public static class ProbeServices
+{
+    public const string Root = "/run/yakiros-tests/probes";
+
+    public static string Dir(string name) => $"{Root}/{name}";
+
+    /// <summary>One probe: its component TOML and the script it runs.</summary>
+    public sealed record Probe(string Name, string Toml, string Script);
+
+    /// <summary>
+    /// A service that logs its start, runs <paramref name="body"/> (shell lines; may use $DIR), then sleeps for ever.
+    /// <paramref name="lifecycle"/> lines go under [lifecycle]; <paramref name="type"/> "oneshot" ends after the body.
+    /// </summary>
+    public static Probe Service(string name, string? provides, IEnumerable<string> requires, string body = "", string? lifecycle = null,
+        string type = "service", bool ignoreSigterm = false, string? resources = null)
+    {
+        var script = new StringBuilder($"DIR={Dir(name)}\nmkdir -p $DIR\necho \"start $(date +%s.%N) $$\" >> $DIR/events\n");
+        if (ignoreSigterm) script.Append("trap '' TERM\n");
+        script.Append(body).Append('\n');
+        if (type == "service") script.Append("exec sleep infinity\n");
+        var toml = new StringBuilder($"""
+            [component]
+            name = "{name}"
+            binary = "/bin/sh"
+            args = ["{Dir(name)}.sh"]
+            type = "{type}"
+
+            """);
+        if (provides is not null) toml.Append($"[provides]\ncapabilities = [\"{provides}\"]\n");
+        toml.Append($"[requires]\ncapabilities = [{string.Join(", ", requires.Select(r => $"\"{r}\""))}]\n");
+        if (lifecycle is not null) toml.Append("[lifecycle]\n").Append(lifecycle.Trim()).Append('\n');
+        if (resources is not null) toml.Append("[resources]\n").Append(resources.Trim()).Append('\n');
+        return new Probe(name, toml.ToString(), script.ToString());
+    }
+
+    /// <summary>
+    /// A service whose only job is to make the resolver run its main loop every second: a passing health check
+    /// each second means a child exit (SIGCHLD) and a graph resolution each second, so rules that YakirOS
+    /// evaluates only on events (the 5-s restart delay, the back-off) are evaluated on time.
+    /// </summary>
+    public static Probe Ticker() =>
+        Service("probe-ticker", "probe.ticker", ["kernel.memory"], lifecycle: "health_check = \"true\"\nhealth_interval = 1");
+
+    /// <summary>Installs the probes' scripts, then their TOMLs atomically (<see cref="GeneratedComponents"/>).</summary>
+    public static async Task InstallAsync(VirtualMachine vm, params Probe[] probes)
+    {
+        await vm.Shell.SucceedAsync($"mkdir -p {Root}");
+        foreach (var probe in probes) await vm.Shell.UploadAsync(probe.Script, $"{Dir(probe.Name)}.sh");
+        await GeneratedComponents.InstallAsync(vm, probes.Select(p => (p.Name, p.Toml)));
+    }
+
+    /// <summary>One line of a probe's events file.</summary>
+    public sealed record Event(string Kind, double At, int Pid);
+
+    /// <summary>The probe's events, oldest first (empty when it never ran).</summary>
+    public static async Task<IReadOnlyList<Event>> EventsAsync(VirtualMachine vm, string name)
+    {
+        var text = (await vm.Shell.RunAsync($"cat {Dir(name)}/events 2>/dev/null")).Stdout;
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' '))
+            .Where(f => f.Length >= 3)
+            .Select(f => new Event(f[0], double.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture)))
+            .ToList();
+    }
+
+    /// <summary>Whether <paramref name="pid"/> is a live process (not gone, not a zombie), and its parent.</summary>
+    public static async Task<(bool Alive, string State, int ParentPid)> ProcessAsync(VirtualMachine vm, int pid)
+    {
+        var status = (await vm.Shell.RunAsync($"grep -E '^(State|PPid):' /proc/{pid}/status 2>/dev/null")).Stdout;
+        if (status.Length == 0) return (false, "gone", 0);
+        var state = status.Split('\n').First(l => l.StartsWith("State:", StringComparison.Ordinal))["State:".Length..].Trim();
+        var parent = int.Parse(status.Split('\n').First(l => l.StartsWith("PPid:", StringComparison.Ordinal))["PPid:".Length..].Trim(), CultureInfo.InvariantCulture);
+        return (!state.StartsWith('Z'), state, parent);
+    }
+}
