@@ -33,7 +33,7 @@ public sealed partial class BasicTests
             "gate-dependent ACTIVE once gate-provider is ready");
 
         var ready = (await ProbeServices.EventsAsync(vm, "gate-provider")).Single(e => e.Kind == "ready");
-        var starts = (await ProbeServices.EventsAsync(vm, "gate-dependent")).Where(e => e.Kind == "start").ToList();
+        var starts = (await ProbeServices.WaitForStartsAsync(vm, "gate-dependent", 1, Scaled(TimeSpan.FromSeconds(5)))).Where(e => e.Kind == "start").ToList();
         Output.WriteLine($"provider ready at {ready.At:F3}; dependent started at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}\n{active.Raw}");
         waiting["gate-dependent"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null,
             "a dependent has no process while its provider is not ready ({0})", waiting["gate-dependent"]);
@@ -82,7 +82,7 @@ public sealed partial class BasicTests
         var after = (await ctl.WaitForStatusAsync(s => s.Find("crash-probe") is { State: "ACTIVE", Pid: { } p } && p != before.Pid,
             Scaled(TimeSpan.FromSeconds(30)), "crash-probe ACTIVE again with a new pid"))["crash-probe"];
 
-        var starts = (await ProbeServices.EventsAsync(vm, "crash-probe")).Where(e => e.Kind == "start").ToList();
+        var starts = (await ProbeServices.WaitForStartsAsync(vm, "crash-probe", 2, Scaled(TimeSpan.FromSeconds(5)))).Where(e => e.Kind == "start").ToList();
         Output.WriteLine($"before: {before}; after: {after}; starts at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}");
         after.Restarts.Should().Be(before.Restarts + 1, "one crash, one restart");
         starts.Should().HaveCount(2);
@@ -189,19 +189,23 @@ public sealed partial class BasicTests
     {
         var (vm, ctl) = await GuestAsync();
         await ProbeServices.InstallAsync(vm, ProbeServices.Service("never-ready", "never.ready", ["kernel.memory"], ignoreSigterm: true,
-            lifecycle: $"readiness_file = \"{ProbeServices.Dir("never-ready")}/ready\"\nreadiness_timeout = 2"));
+            lifecycle: $"readiness_file = \"{ProbeServices.Dir("never-ready")}/ready\"\nreadiness_timeout = {ReadinessTimeout}"));
         var waiting = await ctl.WaitForStatusAsync(s => s.Find("never-ready") is { State: "READY_WAIT", Pid: not null }, Scaled(TimeSpan.FromSeconds(15)),
             "never-ready waiting for readiness");
 
-        var log = await WaitForLogAsync(l => l.Any(x => x.Message == "component 'never-ready' readiness timeout after 2 seconds"), TimeSpan.FromSeconds(15),
+        var log = await WaitForLogAsync(l => l.Any(x => x.Message == $"component 'never-ready' readiness timeout after {ReadinessTimeout} seconds"), TimeSpan.FromSeconds(20),
             "never-ready's readiness timeout");
         var started = log.First(x => x.Message.StartsWith("starting component 'never-ready'", StringComparison.Ordinal));
-        var timedOut = log.First(x => x.Message == "component 'never-ready' readiness timeout after 2 seconds");
+        var timedOut = log.First(x => x.Message == $"component 'never-ready' readiness timeout after {ReadinessTimeout} seconds");
 
-        (timedOut.Time - started.Time).Should().BeGreaterThan(1).And.BeLessThanOrEqualTo(3.5, "readiness_timeout = 2 whole seconds, checked each loop tick");
+        // The upper bound allows the 1-s loop tick and the other components' synchronous health checks, slow under emulation.
+        (timedOut.Time - started.Time).Should().BeGreaterThan(ReadinessTimeout - 1).And.BeLessThanOrEqualTo(ReadinessTimeout + 1 + Scaled(TimeSpan.FromSeconds(2)).TotalSeconds,
+            "readiness_timeout = {0} whole seconds, checked each loop tick", ReadinessTimeout);
         (await ctl.StatusAsync())["never-ready"].State.Should().NotBe("ACTIVE", "a component that never signalled readiness is never ACTIVE");
         await ExpectStoppedAsync(vm, waiting["never-ready"].Pid!.Value);
     }
+
+    private const int ReadinessTimeout = 4;
 
     /// <summary>YakirOS's own grace period for a process that ignores SIGTERM (the upgrade path waits 10 s, then SIGKILL).</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);

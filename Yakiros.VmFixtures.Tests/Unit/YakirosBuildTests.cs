@@ -56,10 +56,21 @@ public sealed class YakirosBuildTests : IDisposable
     [Fact]
     public void Without_a_configured_build_the_reason_says_how_to_provide_one()
     {
-        var (build, missing) = YakirosBuild.Locate(new VmOptions(), _dir);
+        var (build, missing, named) = YakirosBuild.Locate(new VmOptions(), _dir);
 
         build.Should().BeNull();
+        named.Should().BeFalse("nothing was named, so the YakirOS tests may skip");
         missing.Should().Contain("YAKIROS_BUILDDIR").And.Contain("../yakiros");
+    }
+
+    [Fact]
+    public void A_named_build_that_does_not_exist_is_named_so_the_run_fails()
+    {
+        var (build, missing, named) = YakirosBuild.Locate(new VmOptions { BuildDir = Path.Combine(_dir, "nonexistent") }, _dir);
+
+        build.Should().BeNull();
+        named.Should().BeTrue();
+        missing.Should().Contain("does not exist, so the YakirOS build you named cannot be tested");
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -32,7 +32,7 @@ public class VmFixture : IAsyncLifetime
             await PrepareAsync(budget.Token);
             _vm = await StartVmAsync(budget.Token);
         }
-        catch (PrerequisiteMissingException e)
+        catch (PrerequisiteMissingException e) when (!MustRun)
         {
             UnavailableReason = e.Message;
             HarnessLog.Write($"SKIP: {e.Message}");
@@ -43,6 +43,9 @@ public class VmFixture : IAsyncLifetime
             HarnessLog.Write($"VM fixture failed to start: {e.Message}");
         }
     }
+
+    /// <summary>True when the tests must run (the user asked for them): a missing prerequisite is then a failure, not a skip.</summary>
+    protected virtual bool MustRun => false;
 
     /// <summary>Runs before the first boot; throw <see cref="PrerequisiteMissingException"/> to skip every test with its message.</summary>
     protected virtual Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -24,19 +24,24 @@ public sealed partial record YakirosBuild(string Directory)
         "run `make` there first), or check YakirOS out next to this repository as ../yakiros.";
 
     /// <summary>The configured or discovered build, or null with the reason why none was found.</summary>
-    public static (YakirosBuild? Build, string? Missing) Locate(VmOptions options, string suiteRoot)
+    /// <summary>
+    /// Finds the build to test. <c>Named</c> is true when the user asked for one (YAKIROS_BUILDDIR, or a ../yakiros
+    /// folder exists): then anything that stops it from being tested is a failure, never a skip.
+    /// </summary>
+    public static (YakirosBuild? Build, string? Missing, bool Named) Locate(VmOptions options, string suiteRoot)
     {
         if (options.BuildDir is { Length: > 0 } configured)
         {
             var dir = Path.GetFullPath(configured);
             return System.IO.Directory.Exists(dir)
-                ? (new YakirosBuild(dir), null)
-                : (null, $"YAKIROS_BUILDDIR={configured} does not exist. {HowToProvide}");
+                ? (new YakirosBuild(dir), null, true)
+                : (null, $"YAKIROS_BUILDDIR={configured} does not exist, so the YakirOS build you named cannot be tested. {HowToProvide}", true);
         }
         var sibling = Path.GetFullPath(Path.Combine(suiteRoot, "..", "yakiros"));
-        return File.Exists(Path.Combine(sibling, "graph-resolver"))
-            ? (new YakirosBuild(sibling), null)
-            : (null, $"No YakirOS build configured and none at {sibling}. {HowToProvide}");
+        if (File.Exists(Path.Combine(sibling, "graph-resolver"))) return (new YakirosBuild(sibling), null, true);
+        return System.IO.Directory.Exists(sibling)
+            ? (null, $"{sibling} exists but holds no graph-resolver: build YakirOS there (`make`), or point YAKIROS_BUILDDIR at a build. {HowToProvide}", true)
+            : (null, $"No YakirOS build configured and none at {sibling}. {HowToProvide}", false);
     }
 
     /// <summary>Host-side checks; the message of each problem says how to fix it.</summary>

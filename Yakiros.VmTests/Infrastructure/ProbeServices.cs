@@ -73,6 +73,15 @@ public static class ProbeServices
             .ToList();
     }
 
+    /// <summary>Waits until the probe has logged <paramref name="starts"/> starts (a pid is in the status before its shell has written a line).</summary>
+    public static async Task<IReadOnlyList<Event>> WaitForStartsAsync(VirtualMachine vm, string name, int starts, TimeSpan timeout)
+    {
+        IReadOnlyList<Event> events = [];
+        await Deadline.PollAsync(async _ => (events = await EventsAsync(vm, name)).Count(e => e.Kind == "start") >= starts, timeout,
+            TimeSpan.FromMilliseconds(200), () => $"{name} logged {events.Count(e => e.Kind == "start")} of {starts} starts within {timeout.TotalSeconds:0} s");
+        return events;
+    }
+
     /// <summary>Whether <paramref name="pid"/> is a live process (not gone, not a zombie), and its parent.</summary>
     public static async Task<(bool Alive, string State, int ParentPid)> ProcessAsync(VirtualMachine vm, int pid)
     {

@@ -16,6 +16,10 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
     private readonly SemaphoreSlim _gate = new(1, 1);
     private string? _category;
     private YakirosBuild? _build;
+    private bool _buildNamed;
+
+    /// <summary>A build the user named must be tested: a missing host prerequisite then fails the tests instead of skipping them.</summary>
+    protected override bool MustRun => _buildNamed;
 
     /// <summary>The boot components as the host parsed them from guest-config/components.</summary>
     public IReadOnlyList<ComponentDefinition> Components { get; private set; } = [];
@@ -41,8 +45,9 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
     protected override Task PrepareAsync(CancellationToken cancellationToken)
     {
         var guestConfig = GuestConfigLocator.Find(Options);
-        var (build, missing) = YakirosBuild.Locate(Options, Path.GetDirectoryName(guestConfig)!);
-        if (build is null) throw new PrerequisiteMissingException(missing!);
+        var (build, missing, named) = YakirosBuild.Locate(Options, Path.GetDirectoryName(guestConfig)!);
+        _buildNamed = named;
+        if (build is null) throw named ? new VmConfigurationException(missing!) : new PrerequisiteMissingException(missing!);
         var problems = build.Problems();
         if (problems.Count > 0) throw new VmConfigurationException($"The YakirOS build in {build.Directory} cannot run in the guest: {string.Join(" ", problems)}");
         _build = build;
