@@ -63,7 +63,8 @@ function Invoke-Tests([string[]] $extra) {
     $results = Join-Path 'TestResults' (Get-Date -Format 'yyyyMMdd-HHmmss')
     Say "dotnet test -> $results"
     $env:YAKIROS_RESULTSDIR = Join-Path $PWD $results
-    & dotnet test Yakiros.sln -c Release --nologo --results-directory $results `
+    # -m:1: one test assembly at a time, so the harness self-test VMs never share the 2 cores with the YakirOS guest
+    & dotnet test Yakiros.sln -c Release --nologo -m:1 --results-directory $results `
         --logger 'trx' `
         --logger "junit;LogFilePath=$PWD/$results/{assembly}.junit.xml;MethodFormat=Class;FailureBodyFormat=Verbose" `
         --logger 'console;verbosity=normal' @extra

@@ -166,9 +166,16 @@ public sealed class VirtualMachine : IAsyncDisposable
         await Monitor($"loadvm {name}", cancellationToken);
         await Shell.ConnectAsync(TimeSpan.FromSeconds(30), cancellationToken);
         LastRestoreTime = clock.Elapsed;
-        // The guest clock was saved with the snapshot; put it back to now.
-        await Shell.RunAsync($"date -u -s @{DateTimeOffset.UtcNow.ToUnixTimeSeconds()} >/dev/null", cancellationToken: cancellationToken);
+        // The guest clock returns to the snapshot with everything else and runs on from there. It is not set to the
+        // host's time: a forward jump would make every health check of the init under test due at once (YakirOS
+        // schedules them on time(NULL)), so each test would begin with PID 1 busy running them.
     }
+
+    /// <summary>Takes the guest's network link down or up (QMP set_link on its only NIC), as a cable pull would.</summary>
+    public Task SetLinkAsync(bool up, CancellationToken cancellationToken = default) =>
+        _lifeline.RunAsync($"QMP set_link {(up ? "up" : "down")}", TimeSpan.FromSeconds(10), cancellationToken,
+            token => (_qmp ?? throw new VmException("QMP is not connected.")).ExecuteAsync("set_link",
+                new System.Text.Json.Nodes.JsonObject { ["name"] = "n0", ["up"] = up }, token));
 
     private Task<string> Monitor(string command, CancellationToken cancellationToken) =>
         _lifeline.RunAsync($"QEMU monitor `{command}`", TimeSpan.FromSeconds(60), cancellationToken,

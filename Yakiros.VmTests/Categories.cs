@@ -16,4 +16,5 @@ public static class Categories
     public const string Kexec = "Kexec";
     public const string Performance = "Performance";
     public const string Soak = "Soak";
+    public const string YakirosOwnTests = "YakirosOwnTests";
 }

@@ -34,6 +34,26 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
     }
 
     [GuestFact]
+    public async Task A_graph_with_a_cycle_is_refused_at_startup()
+    {
+        var (vm, _) = await GuestAsync();
+        // A second resolver, in test mode (not PID 1), in its own mount namespace: its /etc/graph.d holds only the cycle
+        // pair and its /run is private, so the guest's PID 1 and its socket are untouched. Step 11: a cycle refuses to boot.
+        var result = await vm.Shell.RunAsync(
+            "unshare -m --propagation private sh -c '" +
+            $"mount -t tmpfs none /etc/graph.d && cp {RuntimeComponents}/test-cycle-a.toml {RuntimeComponents}/test-cycle-b.toml /etc/graph.d/ && " +
+            $"mount -t tmpfs none /run && timeout 10 {YakirosBuild.ResolverGuestPath}; echo \"exit $?\"' 2>&1", Scaled(TimeSpan.FromSeconds(30)));
+
+        var log = await ResolverLogAsync();
+        Output.WriteLine($"{result.Stdout}\n{string.Join('\n', log)}");
+        result.Stdout.Trim().Split('\n')[^1].Should().Be("exit 1", "the resolver must refuse to start a graph with a cycle, not run it (124 = it kept running)");
+        log.Should().Contain(l => l.Message == "refusing to start with cyclic dependencies");
+        log.Should().Contain(l => l.Message.StartsWith("dependency cycles detected: ", StringComparison.Ordinal) &&
+                                  l.Message.Contains("test-cycle-a", StringComparison.Ordinal) && l.Message.Contains("test-cycle-b", StringComparison.Ordinal),
+            "the refusal names the cycle");
+    }
+
+    [GuestFact]
     [Trait("KnownDefect", "YK-005")]
     public async Task Validate_fails_on_a_graph_with_a_cycle_and_names_it()
     {
@@ -118,6 +138,27 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
                 .Select(l => l[2..].Split(' ')[0]).Order().ToList();
             listed.Should().Equal(dependents, $"`rdeps {capability}` must list exactly the components whose TOML requires it:\n{rdeps}");
         }
+    }
+
+    /// <summary>The capabilities YakirOS registers for its kernel pseudo-component (src/component.c:448-456).</summary>
+    private static readonly string[] KernelCapabilities =
+        ["kernel.syscalls", "kernel.memory", "kernel.scheduling", "filesystem.proc", "filesystem.sys", "filesystem.dev", "filesystem.run", "filesystem.devpts"];
+
+    [GuestFact]
+    public async Task Caps_lists_every_capability_with_its_provider_and_state_and_the_total_counts_them()
+    {
+        var (_, ctl) = await GuestAsync();
+        await ctl.WaitForStatusAsync(s => Fixture.Components.All(c => s.Find(c.Name)?.State == (c.IsOneshot ? "DONE" : "ACTIVE")),
+            Scaled(TimeSpan.FromSeconds(30)), "every boot service ACTIVE");
+        var expected = KernelCapabilities.Select(c => $"{c} UP kernel")
+            .Concat(Fixture.Components.SelectMany(c => c.Provides.Select(p => $"{p} UP {c.Name}"))).Order(StringComparer.Ordinal).ToList();
+
+        var caps = await ctl.SendAsync("caps");
+
+        var rows = caps.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^(\S+)\s+(UP|DEGRADED|DOWN)\s+(\S+)\s*$"))
+            .Where(m => m.Success).Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value} {m.Groups[3].Value}").Order(StringComparer.Ordinal).ToList();
+        rows.Should().Equal(expected, "each capability once, UP, with the component whose TOML provides it:\n{0}", caps);
+        caps.Should().Contain($"Total: {rows.Count} capabilities ({rows.Count} up, 0 down)", "the total counts the rows");
     }
 
     [GuestFact]

@@ -83,7 +83,8 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         await vm.Shell.SucceedAsync($"touch {Flag}");
         await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith($"component '{Probe}' entered DEGRADED", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(30), "health-probe DEGRADED");
-        var degraded = (await ctl.StatusAsync())[Probe];
+        var whileDegraded = await ctl.StatusAsync();
+        var degraded = whileDegraded[Probe];
         var caps = await ctl.SendAsync("caps");
         await vm.Shell.SucceedAsync($"rm -f {Flag}");
         await WaitForLogAsync(l => l.Any(x => x.Message == $"component '{Probe}' recovered from DEGRADED state"), TimeSpan.FromSeconds(30),
@@ -91,6 +92,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         var recovered = await ctl.WaitForStatusAsync(s => s.Find(Probe)?.State != "DEGRADED", Scaled(TimeSpan.FromSeconds(5)), "the status leaving DEGRADED");
 
         degraded.State.Should().Be("DEGRADED", "the status shows what the resolver logged");
+        whileDegraded.Summary.Should().Be(whileDegraded.SummaryFromRows(), "the summary counts the DEGRADED row as degraded:\n{0}", whileDegraded.Raw);
         caps.Should().MatchRegex($@"health\.probe\s+DEGRADED\s+{Probe}", "a DEGRADED component's capability is shown DEGRADED:\n{0}", caps);
         recovered[Probe].State.Should().Be("ACTIVE", "a passing check brings DEGRADED back to ACTIVE");
         recovered[Probe].Pid.Should().Be(before.Pid, "recovery is not a restart");

@@ -39,7 +39,7 @@ public sealed class SoakTests(YakirosVmFixture fixture, ITestOutputHelper output
         {
             if (clock.Elapsed >= nextSample)
             {
-                samples.Add(await SampleAsync(vm, clock.Elapsed, cycles, cycleFailures));
+                samples.Add(await SampleAsync(vm, ctl, clock.Elapsed, cycles, cycleFailures));
                 nextSample = clock.Elapsed + sampleEvery;
             }
             if (clock.Elapsed >= nextReport && samples.Count >= 3)
@@ -58,7 +58,7 @@ public sealed class SoakTests(YakirosVmFixture fixture, ITestOutputHelper output
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp((nextSample - clock.Elapsed).TotalMilliseconds, 10, 1000)));
             }
         }
-        samples.Add(await SampleAsync(vm, clock.Elapsed, cycles, cycleFailures));
+        samples.Add(await SampleAsync(vm, ctl, clock.Elapsed, cycles, cycleFailures));
         Output.WriteLine(report.Write(samples, final: true));
         var verdict = SoakVerdict.From(samples);
 
@@ -87,16 +87,12 @@ public sealed class SoakTests(YakirosVmFixture fixture, ITestOutputHelper output
         }
     }
 
-    private static async Task<SoakSample> SampleAsync(VirtualMachine vm, TimeSpan at, int cycles, int cycleFailures)
+    private static async Task<SoakSample> SampleAsync(VirtualMachine vm, GraphCtl ctl, TimeSpan at, int cycles, int cycleFailures)
     {
-        var probe = await vm.Shell.SucceedAsync(
-            "rss=$(awk '/^VmRSS/ {print $2}' /proc/1/status); fds=$(ls /proc/1/fd | wc -l); s=$(date +%s%N); " +
-            $"printf status | timeout 10 socat -t5 - UNIX-CONNECT:{GraphCtl.SocketPath} > /tmp/soak-status; e=$(date +%s%N); " +
-            "echo $rss $fds $(( (e - s) / 1000 )); cat /tmp/soak-status", TimeSpan.FromSeconds(30));
-        var lines = probe.Stdout.Split('\n', 2);
-        var f = lines[0].Split(' ');
-        var failed = GraphStatus.Parse(lines.ElementAtOrDefault(1) ?? "").Components.Count(c => c.State == "FAILED");
-        return new SoakSample(at, double.Parse(f[0], CultureInfo.InvariantCulture), int.Parse(f[1], CultureInfo.InvariantCulture),
-            double.Parse(f[2], CultureInfo.InvariantCulture) / 1000, failed, cycles, cycleFailures);
+        var pid1 = (await vm.Shell.SucceedAsync("awk '/^VmRSS/ {print $2}' /proc/1/status; ls /proc/1/fd | wc -l", TimeSpan.FromSeconds(30))).Stdout.Split('\n');
+        var (reply, latency) = await ctl.SendTimedAsync("status", TimeSpan.FromSeconds(10));
+        var failed = GraphStatus.Parse(reply).Components.Count(c => c.State == "FAILED");
+        return new SoakSample(at, double.Parse(pid1[0], CultureInfo.InvariantCulture), int.Parse(pid1[1].Trim(), CultureInfo.InvariantCulture),
+            latency.TotalMilliseconds, failed, cycles, cycleFailures);
     }
 }

@@ -40,6 +40,16 @@ public sealed class SoakTrendTests
     }
 
     [Fact]
+    public void A_latency_burst_on_a_busy_emulator_is_not_degradation()
+    {
+        // As seen on a build whose soak was called degraded at 85 → 311 ms: late samples slow, but one as fast as the start.
+        var verdict = SoakVerdict.From(Series(9, _ => 4000, latency: i => i switch { < 3 => 85, 6 => 80, _ => 311 }));
+
+        verdict.Latency.Grew.Should().BeFalse(verdict.Describe());
+        verdict.Degradation.Should().BeFalse();
+    }
+
+    [Fact]
     public void A_trend_needs_three_samples() =>
         FluentActions.Invoking(() => SoakVerdict.From(Series(2, _ => 1))).Should().Throw<ArgumentException>();
 

@@ -13,7 +13,8 @@ public sealed record SeriesTrend(string Name, double First, double Last, double 
 /// <summary>
 /// Leak and degradation verdicts from soak samples. Medians of the first and last thirds keep single noisy samples
 /// (this is a 2-core emulated machine) from deciding. A leak: resident memory up by more than 10 % and 512 KB, or
-/// open fds up by 3 or more. Degradation: control latency more than doubled and up by 50 ms or more, or more
+/// open fds up by 3 or more. Degradation: control latency more than doubled and up by 50 ms or more, with every
+/// sample of the last third slower than every sample of the first (a sustained rise, not a burst), or more
 /// failed components at the end than at the start, or failed restart cycles.
 /// </summary>
 public sealed record SoakVerdict(SeriesTrend Memory, SeriesTrend Fds, SeriesTrend Latency, int FailedAtStart, int FailedAtEnd, int Cycles, int CycleFailures, int Samples)
@@ -30,18 +31,19 @@ public sealed record SoakVerdict(SeriesTrend Memory, SeriesTrend Fds, SeriesTren
     {
         if (samples.Count < 3) throw new ArgumentException("a trend needs at least 3 samples", nameof(samples));
         var third = Math.Max(1, samples.Count / 3);
-        SeriesTrend Trend(string name, Func<SoakSample, double> value, Func<double, double> threshold)
+        SeriesTrend Trend(string name, Func<SoakSample, double> value, Func<double, double> threshold, bool sustained = false)
         {
-            var first = Median(samples.Take(third).Select(value));
-            var last = Median(samples.TakeLast(third).Select(value));
+            var (early, late) = (samples.Take(third).Select(value).ToList(), samples.TakeLast(third).Select(value).ToList());
+            var (first, last) = (Median(early), Median(late));
             var limit = threshold(first);
-            return new SeriesTrend(name, first, last, limit, last - first > limit);
+            // A sustained rise: every late sample above every early one. Bursts of a busy emulator are not a trend.
+            return new SeriesTrend(name, first, last, limit, last - first > limit && (!sustained || late.Min() > early.Max()));
         }
         var end = samples[^1];
         return new SoakVerdict(
             Trend("resolver RSS (KB)", s => s.RssKb, first => Math.Max(512, first * 0.10)),
             Trend("resolver open fds", s => s.OpenFds, _ => 2.5),
-            Trend("control latency (ms)", s => s.ControlLatencyMs, first => Math.Max(50, first)),
+            Trend("control latency (ms)", s => s.ControlLatencyMs, first => Math.Max(50, first), sustained: true),
             samples[0].FailedComponents, end.FailedComponents, end.CyclesDone, end.CycleFailures, samples.Count);
     }
 

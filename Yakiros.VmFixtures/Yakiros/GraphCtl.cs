@@ -16,14 +16,35 @@ public sealed class GraphCtl(GuestShell shell)
     {
         var limit = timeout ?? DefaultTimeout;
         var seconds = Math.Max(1, (int)Math.Ceiling(limit.TotalSeconds));
-        var result = await shell.RunAsync(
-            $"printf '%s' {ShellQuote.Quote(command)} | timeout {seconds + 1} socat -t{seconds} - UNIX-CONNECT:{SocketPath}",
+        var result = await shell.RunAsync(Client(command, seconds), limit + TimeSpan.FromSeconds(10), cancellationToken);
+        return await ReplyOfAsync(command, limit, result, result.Stdout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends one command and times it inside the guest (the clock read right before and after the client), so the
+    /// SSH round trip is not counted: the latency a process in the guest sees.
+    /// </summary>
+    public async Task<(string Reply, TimeSpan Latency)> SendTimedAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var limit = timeout ?? DefaultTimeout;
+        var seconds = Math.Max(1, (int)Math.Ceiling(limit.TotalSeconds));
+        var result = await shell.RunAsync($"s=$(date +%s%N); r=$({Client(command, seconds)}); c=$?; e=$(date +%s%N); echo $(( e - s )); printf '%s' \"$r\"; exit $c",
             limit + TimeSpan.FromSeconds(10), cancellationToken);
-        if (result.ExitCode == 124 || (result.Succeeded && result.Stdout.Length == 0))
+        var lines = result.Stdout.Split('\n', 2);
+        var reply = await ReplyOfAsync(command, limit, result, lines.ElementAtOrDefault(1) ?? "", cancellationToken);
+        return (reply, TimeSpan.FromTicks(long.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture) / 100));
+    }
+
+    private static string Client(string command, int seconds) =>
+        $"printf '%s' {ShellQuote.Quote(command)} | timeout {seconds + 1} socat -t{seconds} - UNIX-CONNECT:{SocketPath}";
+
+    private async Task<string> ReplyOfAsync(string command, TimeSpan limit, CommandResult result, string reply, CancellationToken cancellationToken)
+    {
+        if (result.ExitCode == 124 || (result.Succeeded && reply.Length == 0))
             throw await UnresponsiveAsync(command, limit, cancellationToken);
         if (!result.Succeeded)
             throw new GraphCtlException($"The control socket {SocketPath} refused `{command}`: {result.Describe()}");
-        return result.Stdout;
+        return reply;
     }
 
     public async Task<GraphStatus> StatusAsync(CancellationToken cancellationToken = default) =>

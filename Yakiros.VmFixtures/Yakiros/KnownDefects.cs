@@ -88,7 +88,7 @@ public static class KnownDefects
     public static readonly Defect CriuExecArgv = new("YK-011", "CRIU is executed with an argument list that is not NULL-terminated",
         "src/checkpoint.c:104-109 (exec_argv[32] gets only exec_argv[31] = NULL; execv reads stack garbage)",
         "`checkpoint` replies `Error: checkpoint failed for component 'X' (error code -4)`; the log says `Failed to execute CRIU: Bad address`. No checkpoint, so no restore either; the kexec dry run's `criu --version` fails too: `Dry run failed: Checkpoint operation failed`.",
-        Sources.ResolverLog, @"Failed to execute CRIU: Bad address");
+        Sources.ResolverLog, @"Failed to execute CRIU: Bad address|CRIU command failed with exit code 127$");
 
     public static readonly Defect CheckpointListUnreachable = new("YK-012", "checkpoint-list and checkpoint-rm are unreachable",
         "src/control.c:811-858 (their handlers come after the `checkpoint` prefix match, which takes `-list`/`-rm` for a component name)",

@@ -79,6 +79,27 @@ public sealed partial record YakirosBuild(string Directory)
         return $"graph-resolver sha256:{hash} ({new FileInfo(Resolver).Length} bytes, {File.GetLastWriteTimeUtc(Resolver):yyyy-MM-dd HH:mm} UTC)";
     }
 
+    /// <summary>
+    /// YakirOS's own unit and integration test programs that its Makefile built in this folder (`make build-tests`):
+    /// tests/unit/test_*, tests/integration/test_* and tests/test_framework_test, as paths relative to the folder.
+    /// </summary>
+    public IReadOnlyList<string> OwnTestPrograms()
+    {
+        string[] folders = ["tests/unit", "tests/integration", "tests"];
+        return folders.Select(f => Path.Combine(Directory, f)).Where(System.IO.Directory.Exists)
+            .SelectMany(d => System.IO.Directory.EnumerateFiles(d, "test_*"))
+            .Where(f => !Path.HasExtension(f) && IsElf(f))
+            .Select(f => Path.GetRelativePath(Directory, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static bool IsElf(string file)
+    {
+        using var stream = File.OpenRead(file);
+        Span<byte> magic = stackalloc byte[4];
+        return stream.Read(magic) == 4 && magic[0] == 0x7f && magic[1] == (byte)'E' && magic[2] == (byte)'L' && magic[3] == (byte)'F';
+    }
+
     public IReadOnlyList<PayloadFile> Payload() =>
     [
         PayloadFile.FromHost(Resolver, ResolverGuestPath),

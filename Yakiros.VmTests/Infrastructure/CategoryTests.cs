@@ -6,7 +6,7 @@ namespace Yakiros.VmTests.Infrastructure;
 
 /// <summary>Base of a category class: each test starts with <see cref="GuestAsync"/>, which gives it the category's clean guest.</summary>
 [Collection(YakirosCollection.Name)]
-public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper output)
+public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
     private double _logCursor;
     private VirtualMachine? _vm;
@@ -39,6 +39,33 @@ public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper 
 
     /// <summary>A guest deadline, stretched by the timing scale under software emulation (as the Step-11 targets are).</summary>
     protected TimeSpan Scaled(TimeSpan timeout) => timeout * Math.Max(1, Fixture.TimingScale / 5);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// The badness scan (as kola's): a crash that no assertion looked at still fails the test it happened in. Kernel
+    /// lines logged since the test began that show an oops, a BUG, a general protection fault, a hung task or a
+    /// user-space segfault fail the test, naming them. OOM kills are left to the tests that provoke them.
+    /// </summary>
+    public async Task DisposeAsync()
+    {
+        if (_vm is null || _vm.DeathReason is not null) return;
+        CommandResult kernel;
+        try
+        {
+            kernel = await _vm.Shell.RunAsync(
+                $"dmesg | awk -v c={_logCursor.ToString("F6", System.Globalization.CultureInfo.InvariantCulture)} 'substr($0, 2, index($0, \"]\") - 2) + 0 > c'",
+                TimeSpan.FromSeconds(15));
+        }
+        catch (VmException)
+        {
+            return; // the guest is gone: the test's own failure says why
+        }
+        var findings = ConsoleBadness.Scan(kernel.Stdout).Where(f => f.Kind != "out of memory kill").ToList();
+        if (findings.Count > 0)
+            throw new VmException("The guest's kernel logged a crash during this test that no assertion looked at:\n" +
+                                  string.Join('\n', findings.Select(f => $"  {f.Kind}: {f.Line}")));
+    }
 
     private ResolverLog Log => new((_vm ?? throw new InvalidOperationException("call GuestAsync first")).Shell);
 

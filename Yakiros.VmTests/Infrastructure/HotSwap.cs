@@ -22,7 +22,7 @@ public static class HotSwap
     public sealed record Attempt(TimeSpan StartedAt, string? Error);
 
     /// <summary>How long the reply may trail the new instance becoming ACTIVE before the harness looks for why.</summary>
-    private static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ReplyGrace = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// Sends `upgrade`, waits until <paramref name="component"/> is ACTIVE with a new pid, then for the reply. When the

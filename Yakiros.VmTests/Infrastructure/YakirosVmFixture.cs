@@ -122,7 +122,7 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
     /// </summary>
     private static async Task<string> RunSigchldProbeAsync(VirtualMachine vm, GraphCtl ctl, CancellationToken cancellationToken)
     {
-        await vm.Shell.UploadAsync("[component]\nname = \"sigchld-probe\"\nbinary = \"/bin/true\"\ntype = \"oneshot\"\n", ProbeFile, cancellationToken: cancellationToken);
+        await GeneratedComponents.InstallAsync(vm, [("sigchld-probe", "[component]\nname = \"sigchld-probe\"\nbinary = \"/bin/true\"\ntype = \"oneshot\"\n")], cancellationToken);
         var done = await ctl.WaitForStatusAsync(s => s.Find("sigchld-probe")?.State == "DONE", TimeSpan.FromSeconds(20), "the sigchld-probe oneshot finishing", cancellationToken);
         await vm.Shell.SucceedAsync($"rm -f {ProbeFile}", cancellationToken: cancellationToken);
         await ctl.WaitForStatusAsync(s => s.Find("sigchld-probe") is null, TimeSpan.FromSeconds(20), "the resolver dropping sigchld-probe", cancellationToken);
