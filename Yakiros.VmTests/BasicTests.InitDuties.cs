@@ -33,7 +33,7 @@ public sealed partial class BasicTests
             "gate-dependent ACTIVE once gate-provider is ready");
 
         var ready = (await ProbeServices.EventsAsync(vm, "gate-provider")).Single(e => e.Kind == "ready");
-        var starts = (await ProbeServices.WaitForStartsAsync(vm, "gate-dependent", 1, Scaled(TimeSpan.FromSeconds(5)))).Where(e => e.Kind == "start").ToList();
+        var starts = (await ProbeServices.WaitForStartsAsync(vm, "gate-dependent", 1, Scaled(TimeSpan.FromSeconds(10)), active["gate-dependent"].Pid)).Where(e => e.Kind == "start").ToList();
         Output.WriteLine($"provider ready at {ready.At:F3}; dependent started at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}\n{active.Raw}");
         waiting["gate-dependent"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null,
             "a dependent has no process while its provider is not ready ({0})", waiting["gate-dependent"]);
@@ -82,7 +82,7 @@ public sealed partial class BasicTests
         var after = (await ctl.WaitForStatusAsync(s => s.Find("crash-probe") is { State: "ACTIVE", Pid: { } p } && p != before.Pid,
             Scaled(TimeSpan.FromSeconds(30)), "crash-probe ACTIVE again with a new pid"))["crash-probe"];
 
-        var starts = (await ProbeServices.WaitForStartsAsync(vm, "crash-probe", 2, Scaled(TimeSpan.FromSeconds(5)))).Where(e => e.Kind == "start").ToList();
+        var starts = (await ProbeServices.WaitForStartsAsync(vm, "crash-probe", 2, Scaled(TimeSpan.FromSeconds(10)), after.Pid)).Where(e => e.Kind == "start").ToList();
         Output.WriteLine($"before: {before}; after: {after}; starts at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}");
         after.Restarts.Should().Be(before.Restarts + 1, "one crash, one restart");
         starts.Should().HaveCount(2);

@@ -74,11 +74,20 @@ public static class ProbeServices
     }
 
     /// <summary>Waits until the probe has logged <paramref name="starts"/> starts (a pid is in the status before its shell has written a line).</summary>
-    public static async Task<IReadOnlyList<Event>> WaitForStartsAsync(VirtualMachine vm, string name, int starts, TimeSpan timeout)
+    public static async Task<IReadOnlyList<Event>> WaitForStartsAsync(VirtualMachine vm, string name, int starts, TimeSpan timeout, int? pid = null)
     {
         IReadOnlyList<Event> events = [];
-        await Deadline.PollAsync(async _ => (events = await EventsAsync(vm, name)).Count(e => e.Kind == "start") >= starts, timeout,
-            TimeSpan.FromMilliseconds(200), () => $"{name} logged {events.Count(e => e.Kind == "start")} of {starts} starts within {timeout.TotalSeconds:0} s");
+        var seen = "";
+        await Deadline.PollAsync(async _ =>
+            {
+                events = await EventsAsync(vm, name);
+                if (events.Count(e => e.Kind == "start") >= starts) return true;
+                if (pid is not null)
+                    seen = (await vm.Shell.RunAsync($"cd /proc/{pid} && echo \"comm=$(cat comm) wchan=$(cat wchan) $(grep -E '^State' status) cmdline=$(tr '\\0' ' ' < cmdline)\"")).Stdout.Trim();
+                return false;
+            }, timeout,
+            TimeSpan.FromMilliseconds(200), () => $"{name} logged {events.Count(e => e.Kind == "start")} of {starts} starts within {timeout.TotalSeconds:0} s" +
+                                                  (pid is null ? "" : $"; pid {pid}: {(seen.Length > 0 ? seen : "gone")}"));
         return events;
     }
 
