@@ -123,7 +123,6 @@ public sealed partial class BasicTests
 
         Output.WriteLine($"{status["failing-job"]}; {status["after-job"]}");
         log.Should().NotContain(x => x.Message == "oneshot 'failing-job' completed successfully");
-        status["failing-job"].State.Should().BeOneOf("FAILED", "INACTIVE", "ACTIVE");
         caps.Should().NotMatchRegex(@"failing\.job\s+UP", "a failed oneshot provides nothing:\n{0}", caps);
         status["after-job"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null, "its requirement was never met");
         (await ProbeServices.EventsAsync(vm, "after-job")).Should().BeEmpty("the dependent of a failed oneshot never runs");

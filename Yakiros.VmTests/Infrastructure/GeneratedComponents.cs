@@ -57,18 +57,32 @@ public static class GeneratedComponents
             cancellationToken: cancellationToken);
 
     /// <summary>
-    /// Moves every staged component into /etc/graph.d with one command. A rename alone is not noticed by the published
-    /// resolver (YK-016, proven by its own test), so a stamp file is created and removed after it: any file event
-    /// makes the resolver reload every TOML.
+    /// Whether the resolver under test reloads when a file is renamed into /etc/graph.d. The fixture finds out once per
+    /// boot (its first install is a rename alone); until then, and when it does not (YK-016, proven by its own test),
+    /// every install also creates and removes a stamp file, which any YakirOS notices. A build that notices renames
+    /// gets no stamp: one install is one reload, which matters because a reload resets YakirOS's restart timers.
     /// </summary>
-    public static Task MoveInAsync(VirtualMachine vm, CancellationToken cancellationToken = default) =>
-        vm.Shell.SucceedAsync($"mv {Staging}/*.toml /etc/graph.d/ && touch /etc/graph.d/.reload-stamp && rm -f /etc/graph.d/.reload-stamp",
-            cancellationToken: cancellationToken);
+    public static bool RenamesNoticed { get; set; }
+
+    /// <summary>
+    /// The stamp that makes a resolver that misses renames reload (see <see cref="RenamesNoticed"/>): a new empty
+    /// dotfile, one IN_CREATE event and so one reload (the resolver reads only *.toml; the snapshot restore removes it).
+    /// </summary>
+    public static Task StampAsync(VirtualMachine vm, CancellationToken cancellationToken = default) =>
+        vm.Shell.SucceedAsync("touch /etc/graph.d/.reload-stamp-$(date +%s%N)", cancellationToken: cancellationToken);
+
+    /// <summary>Moves every staged component into /etc/graph.d with one command (plus the stamp, where renames go unnoticed).</summary>
+    public static async Task MoveInAsync(VirtualMachine vm, CancellationToken cancellationToken = default, bool? stamp = null)
+    {
+        await vm.Shell.SucceedAsync($"mv {Staging}/*.toml /etc/graph.d/", cancellationToken: cancellationToken);
+        if (stamp ?? !RenamesNoticed) await StampAsync(vm, cancellationToken);
+    }
 
     /// <summary>Stages and moves in.</summary>
-    public static async Task InstallAsync(VirtualMachine vm, IEnumerable<(string Name, string Toml)> components, CancellationToken cancellationToken = default)
+    public static async Task InstallAsync(VirtualMachine vm, IEnumerable<(string Name, string Toml)> components, CancellationToken cancellationToken = default,
+        bool? stamp = null)
     {
         await StageAsync(vm, components, cancellationToken);
-        await MoveInAsync(vm, cancellationToken);
+        await MoveInAsync(vm, cancellationToken, stamp);
     }
 }

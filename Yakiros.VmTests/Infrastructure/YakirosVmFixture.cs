@@ -118,11 +118,26 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
 
     /// <summary>
     /// A deterministic child exit under PID 1: a oneshot that runs /bin/true. PID 1 must still answer afterwards.
-    /// The probe is removed again so that the clean snapshot holds only the boot components.
+    /// It is installed by a rename alone, which also tells whether the resolver notices renames
+    /// (<see cref="GeneratedComponents.RenamesNoticed"/>). The probe is removed again so that the clean snapshot holds
+    /// only the boot components.
     /// </summary>
     private static async Task<string> RunSigchldProbeAsync(VirtualMachine vm, GraphCtl ctl, CancellationToken cancellationToken)
     {
-        await GeneratedComponents.InstallAsync(vm, [("sigchld-probe", "[component]\nname = \"sigchld-probe\"\nbinary = \"/bin/true\"\ntype = \"oneshot\"\n")], cancellationToken);
+        await GeneratedComponents.InstallAsync(vm, [("sigchld-probe", "[component]\nname = \"sigchld-probe\"\nbinary = \"/bin/true\"\ntype = \"oneshot\"\n")], cancellationToken,
+            stamp: false);
+        try
+        {
+            await ctl.WaitForStatusAsync(s => s.Find("sigchld-probe") is not null, TimeSpan.FromSeconds(5), "the resolver loading a renamed-in file", cancellationToken);
+            GeneratedComponents.RenamesNoticed = true;
+        }
+        catch (GuestTimeoutException)
+        {
+            GeneratedComponents.RenamesNoticed = false;
+            await GeneratedComponents.StampAsync(vm, cancellationToken);
+        }
+        HarnessLog.Write($"the resolver {(GeneratedComponents.RenamesNoticed ? "notices" : "does not notice")} a file renamed into /etc/graph.d" +
+                         (GeneratedComponents.RenamesNoticed ? "" : " (YK-016): every install adds a stamp file"));
         var done = await ctl.WaitForStatusAsync(s => s.Find("sigchld-probe")?.State == "DONE", TimeSpan.FromSeconds(20), "the sigchld-probe oneshot finishing", cancellationToken);
         await vm.Shell.SucceedAsync($"rm -f {ProbeFile}", cancellationToken: cancellationToken);
         await ctl.WaitForStatusAsync(s => s.Find("sigchld-probe") is null, TimeSpan.FromSeconds(20), "the resolver dropping sigchld-probe", cancellationToken);
