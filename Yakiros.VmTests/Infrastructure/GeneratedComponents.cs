@@ -10,7 +10,8 @@ namespace Yakiros.VmTests.Infrastructure;
 /// </summary>
 public static class GeneratedComponents
 {
-    public const string Staging = "/run/yakiros-tests/staging";
+    /// <summary>On the same file system as /etc/graph.d, so that `mv` is a rename (one event, never a half-written file), not a copy.</summary>
+    public const string Staging = "/etc/yakiros-tests-staging";
 
     /// <summary>
     /// A layered graph of <paramref name="count"/> services: gen-i provides gen.i and requires gen.(i-1) and

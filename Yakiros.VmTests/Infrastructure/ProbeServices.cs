@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Yakiros;
 
 namespace Yakiros.VmTests.Infrastructure;
 
@@ -52,12 +53,22 @@ public static class ProbeServices
     public static Probe Ticker() =>
         Service("probe-ticker", "probe.ticker", ["kernel.memory"], lifecycle: "health_check = \"true\"\nhealth_interval = 1");
 
-    /// <summary>Installs the probes' scripts, then their TOMLs atomically (<see cref="GeneratedComponents"/>).</summary>
+    /// <summary>
+    /// Installs the probes' scripts, then their TOMLs atomically (<see cref="GeneratedComponents"/>), one file per
+    /// reload and in the order given, each loaded before the next: a YakirOS reload re-parses every component and
+    /// resets its restart, readiness and health timers (and publishes a running oneshot's capabilities), so the
+    /// component under test goes last and no reload follows it.
+    /// </summary>
     public static async Task InstallAsync(VirtualMachine vm, params Probe[] probes)
     {
         await vm.Shell.SucceedAsync($"mkdir -p {Root}");
         foreach (var probe in probes) await vm.Shell.UploadAsync(probe.Script, $"{Dir(probe.Name)}.sh");
-        await GeneratedComponents.InstallAsync(vm, probes.Select(p => (p.Name, p.Toml)));
+        var ctl = new GraphCtl(vm.Shell);
+        foreach (var probe in probes)
+        {
+            await GeneratedComponents.InstallAsync(vm, [(probe.Name, probe.Toml)]);
+            await ctl.WaitForStatusAsync(s => s.Find(probe.Name) is not null, TimeSpan.FromSeconds(30), $"the resolver loading {probe.Name}");
+        }
     }
 
     /// <summary>One line of a probe's events file.</summary>
