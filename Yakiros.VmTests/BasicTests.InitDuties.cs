@@ -131,6 +131,31 @@ public sealed partial class BasicTests
     }
 
     [GuestFact]
+    [Trait("KnownDefect", "YK-021")]
+    public async Task A_reload_while_a_oneshot_runs_publishes_nothing_and_starts_none_of_its_dependents()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm,
+            ProbeServices.Service("early-dependent", "early.dependent", ["early.job"]),
+            ProbeServices.Service("early-job", "early.job", ["kernel.memory"], body: "sleep 8\nexit 1", type: "oneshot"));
+        await ProbeServices.WaitForStartsAsync(vm, "early-job", 1, Scaled(TimeSpan.FromSeconds(10)));
+
+        // Any change in /etc/graph.d makes YakirOS reload every component, while the oneshot is still running.
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service("unrelated", "unrelated.cap", ["kernel.memory"]));
+        var caps = await ctl.SendAsync("caps");
+        var job = (await ctl.StatusAsync())["early-job"];
+
+        Output.WriteLine($"{job}\n{caps}");
+        job.State.Should().Be("ACTIVE", "the oneshot (sleep 8) is still running");
+        await ExpectDefectAsync(KnownDefects.ReloadPublishesRunningOneshot, () =>
+        {
+            caps.Should().NotMatchRegex(@"early\.job\s+UP", "a oneshot provides its capabilities only when it exits 0:\n{0}", caps);
+        }, caps);
+        var dependent = await ProbeServices.EventsAsync(vm, "early-dependent");
+        dependent.Should().BeEmpty("the dependent of a oneshot that has not succeeded never runs");
+    }
+
+    [GuestFact]
     public async Task An_orphan_of_a_service_is_reparented_to_PID_1_and_reaped_by_it()
     {
         var (vm, ctl) = await GuestAsync();

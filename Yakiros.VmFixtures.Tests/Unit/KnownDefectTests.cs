@@ -54,6 +54,8 @@ public sealed class KnownDefectTests
                     $"{Log}<INFO> attempting to restart failed component 'loss-dependent'\nfirst instance pid 311 after the dependent's restart: gone" },
         { "YK-020", $"{Log}<ERR> component 'stubborn-health' failed after 2 consecutive health failures - restarting\ninstance pid 402 that ignores SIGTERM, 30 s later: alive",
                     $"{Log}<ERR> component 'stubborn-health' failed after 2 consecutive health failures - restarting\ninstance pid 402 that ignores SIGTERM, 30 s later: gone" },
+        { "YK-021", "CAPABILITY                     STATUS  PROVIDER\nkernel.memory                  UP      kernel\nearly.job                      UP      early-job\n",
+                    "CAPABILITY                     STATUS  PROVIDER\nkernel.memory                  UP      kernel\nunrelated.cap                  UP      unrelated\n" },
     };
 
     [Theory]

@@ -135,8 +135,13 @@ public static class KnownDefects
         "A service that ignores SIGTERM survives health FAILED and readiness timeout untracked; the resolver starts another instance next to it.",
         Sources.Proc, @"(?s)component '(stubborn-health|never-ready)' (failed after \d+ consecutive health failures - restarting|readiness timeout after \d+ seconds).*\ninstance pid \d+ that ignores SIGTERM, \d+ s later: alive$");
 
+    public static readonly Defect ReloadPublishesRunningOneshot = new("YK-021", "A reload publishes the capabilities of a oneshot that is still running",
+        "src/graph-resolver.c:131-146 (after a reload every component restored as ACTIVE or DONE re-registers its provides; a running oneshot is ACTIVE; restart and readiness timers are zeroed by the re-parse)",
+        "Any change in /etc/graph.d while a oneshot runs marks its capabilities UP, so its dependents start before it has succeeded (and even if it fails).",
+        Sources.Reply, @"^early\.job\s+UP\s+early-job\s*$");
+
     public static IReadOnlyList<Defect> All { get; } =
         [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff, KexecAcceptsUnknownMagic, KexecOptionWordUpgrades,
          HotSwapDropsConnections, CriuExecArgv, CheckpointListUnreachable, RestoreKillsService, ServiceOutsideItsPidNamespace, UpgradeWaitsForService, RenameNotNoticed,
-         OomSurvivorLeftRunning, KexecDryRunListsNoPhases, DependentLeftRunning, NoKillAfterSigterm];
+         OomSurvivorLeftRunning, KexecDryRunListsNoPhases, DependentLeftRunning, NoKillAfterSigterm, ReloadPublishesRunningOneshot];
 }
