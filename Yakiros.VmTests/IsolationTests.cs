@@ -91,6 +91,44 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
     }
 
     [GuestFact]
+    [Trait("KnownDefect", "YK-007")]
+    public async Task Cpu_max_throttles_a_busy_process_in_the_service_cgroup_to_the_configured_share()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ServicePidAsync(ctl);
+        var cpuMax = Definition.Value("resources", "cpu_max")!; // "50000 100000": 50 ms of CPU per 100 ms period
+        var share = double.Parse(cpuMax.Split(' ')[0], CultureInfo.InvariantCulture) / double.Parse(cpuMax.Split(' ')[1], CultureInfo.InvariantCulture);
+        // A python process joins the service's cgroup and spins for 3 s of wall time; cpu.stat says what it got.
+        var burn = $$"""
+            import os, sys, time
+            cg = '{{CgroupDir}}'
+            if not os.path.exists(cg + '/cpu.max'):
+                sys.exit('no %s/cpu.max' % cg)
+            def stat():
+                return dict(l.split() for l in open(cg + '/cpu.stat'))
+            open(cg + '/cgroup.procs', 'w').write(str(os.getpid()))
+            a, t0 = stat(), time.monotonic()
+            while time.monotonic() - t0 < 3:
+                pass
+            b, t1 = stat(), time.monotonic()
+            print(open(cg + '/cpu.max').read().strip(), (int(b['usage_usec']) - int(a['usage_usec'])) / 1e6, t1 - t0,
+                  int(b['nr_throttled']) - int(a['nr_throttled']))
+            """;
+
+        await ExpectDefectAsync(KnownDefects.CgroupControllersOff, async () =>
+        {
+            await vm.Shell.UploadAsync(burn, "/run/yakiros-cpu-burn.py");
+            var result = await vm.Shell.SucceedAsync("python3 /run/yakiros-cpu-burn.py", TimeSpan.FromSeconds(60));
+            var f = result.Stdout.Trim().Split(' ');
+            var (used, wall, throttled) = (double.Parse(f[2], CultureInfo.InvariantCulture), double.Parse(f[3], CultureInfo.InvariantCulture), int.Parse(f[4], CultureInfo.InvariantCulture));
+            Output.WriteLine($"cpu.max {f[0]} {f[1]}: used {used:F2} s of CPU in {wall:F2} s ({used / wall:P0}), throttled in {throttled} periods");
+            $"{f[0]} {f[1]}".Should().Be(cpuMax, "cpu.max holds the configured quota and period");
+            throttled.Should().BePositive("a process that spins in the cgroup is throttled by cpu.max");
+            (used / wall).Should().BeLessThan(share + 0.1, "cpu.max {0} allows {1:P0} of one CPU", cpuMax, share);
+        }, ResolverBootLogTextAsync);
+    }
+
+    [GuestFact]
     [Trait("KnownDefect", "YK-014")]
     public async Task PID_mount_and_UTS_namespaces_differ_from_PID_1_and_the_hostname_is_configured()
     {
