@@ -45,9 +45,19 @@ public sealed class YakirosOwnTests(YakirosVmFixture fixture, ITestOutputHelper 
             Scaled(TimeSpan.FromSeconds(150)));
 
         Output.WriteLine(GuestConsole.LastLines(result.Stdout, 200));
-        result.ExitCode.Should().Be(0, "{0} is one of YakirOS's own tests and must pass in the guest (exit 124 = it ran out of its 120 s); its output ends:\n{1}",
+        void Passes() => result.ExitCode.Should().Be(0, "{0} is one of YakirOS's own tests and must pass in the guest (exit 124 = it ran out of its 120 s); its output ends:\n{1}",
             program, GuestConsole.LastLines(result.Stdout, 40));
+        if (KnownFailures.TryGetValue(program, out var defect))
+            await ExpectDefectAsync(defect, Passes, result.Stdout);
+        else
+            Passes();
     }
+
+    /// <summary>YakirOS's own test programs that fail on the published source, with the defect their output shows.</summary>
+    private static readonly Dictionary<string, Defect> KnownFailures = new()
+    {
+        ["tests/unit/test_checkpoint"] = KnownDefects.OwnCheckpointTestFails,
+    };
 
     /// <summary>A tar of the program and YakirOS's tests/data, laid out as in the source tree.</summary>
     private static MemoryStream Bundle(string buildDir, string program)

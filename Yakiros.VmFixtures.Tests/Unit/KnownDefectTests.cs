@@ -56,6 +56,8 @@ public sealed class KnownDefectTests
                     $"{Log}<ERR> component 'stubborn-health' failed after 2 consecutive health failures - restarting\ninstance pid 402 that ignores SIGTERM, 30 s later: gone" },
         { "YK-021", "CAPABILITY                     STATUS  PROVIDER\nkernel.memory                  UP      kernel\nearly.job                      UP      early-job\n",
                     "CAPABILITY                     STATUS  PROVIDER\nkernel.memory                  UP      kernel\nunrelated.cap                  UP      unrelated\n" },
+        { "YK-022", "[ RUN      ] checkpoint_metadata_save_load\n  \u001b[31mFAIL\u001b[0m: tests/unit/test_checkpoint.c:191: Expected 0, got 1795974826\n",
+                    "[ RUN      ] checkpoint_metadata_save_load\n  \u001b[31mFAIL\u001b[0m: tests/unit/test_checkpoint.c:205: Expected 1, got 0\n" },
     };
 
     [Theory]

@@ -140,8 +140,13 @@ public static class KnownDefects
         "Any change in /etc/graph.d while a oneshot runs marks its capabilities UP, so its dependents start before it has succeeded (and even if it fails).",
         Sources.Reply, @"^early\.job\s+UP\s+early-job\s*$");
 
+    public static readonly Defect OwnCheckpointTestFails = new("YK-022", "YakirOS's own test_checkpoint fails: checkpoint metadata does not load back",
+        "tests/unit/test_checkpoint.c:191 (checkpoint_metadata_save_load expects 0 and gets the saved timestamp), src/checkpoint-mgmt.c:159-194",
+        "`tests/unit/test_checkpoint` (built by `make build-tests`) reports `FAIL: tests/unit/test_checkpoint.c:191: Expected 0, got <epoch>` and exits non-zero.",
+        "the output of YakirOS's own test program", @"FAIL\S*: tests/unit/test_checkpoint\.c:191: Expected 0, got \d+");
+
     public static IReadOnlyList<Defect> All { get; } =
         [SigchldFreeze, GraphctlSocketPath, EarlyMounts, ReplyOverflow, ValidateIgnoresCycles, AnalyzeDepthAlwaysZero, CgroupControllersOff, KexecAcceptsUnknownMagic, KexecOptionWordUpgrades,
          HotSwapDropsConnections, CriuExecArgv, CheckpointListUnreachable, RestoreKillsService, ServiceOutsideItsPidNamespace, UpgradeWaitsForService, RenameNotNoticed,
-         OomSurvivorLeftRunning, KexecDryRunListsNoPhases, DependentLeftRunning, NoKillAfterSigterm, ReloadPublishesRunningOneshot];
+         OomSurvivorLeftRunning, KexecDryRunListsNoPhases, DependentLeftRunning, NoKillAfterSigterm, ReloadPublishesRunningOneshot, OwnCheckpointTestFails];
 }
