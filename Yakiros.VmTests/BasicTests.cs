@@ -109,7 +109,7 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
         await vm.Shell.SucceedAsync($"mv {GeneratedComponents.Staging}/zz-renamed-in.toml /etc/graph.d/");
 
         await ExpectDefectAsync(KnownDefects.RenameNotNoticed,
-            () => ctl.WaitForStatusAsync(s => s.Find("renamed-in") is { State: "ACTIVE" }, Scaled(TimeSpan.FromSeconds(10)),
+            () => ctl.WaitForStatusAsync(s => s.Find("renamed-in") is { State: "ACTIVE" }, Scaled(TimeSpan.FromSeconds(5)),
                 "renamed-in (a TOML renamed into /etc/graph.d) being loaded and ACTIVE"),
             async () =>
             {
