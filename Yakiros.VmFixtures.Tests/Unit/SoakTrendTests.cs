@@ -50,6 +50,15 @@ public sealed class SoakTrendTests
     }
 
     [Fact]
+    public void Latency_is_not_judged_from_fewer_than_three_samples_a_third()
+    {
+        // As seen on the published build on a loaded host: 8 samples, 172 → 1639 ms, while memory and fds stayed flat.
+        var verdict = SoakVerdict.From(Series(8, _ => 1884, latency: i => i < 3 ? 172 : 1639));
+
+        verdict.Latency.Grew.Should().BeFalse(verdict.Describe());
+    }
+
+    [Fact]
     public void A_trend_needs_three_samples() =>
         FluentActions.Invoking(() => SoakVerdict.From(Series(2, _ => 1))).Should().Throw<ArgumentException>();
 

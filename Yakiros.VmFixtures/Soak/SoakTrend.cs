@@ -14,7 +14,8 @@ public sealed record SeriesTrend(string Name, double First, double Last, double 
 /// Leak and degradation verdicts from soak samples. Medians of the first and last thirds keep single noisy samples
 /// (this is a 2-core emulated machine) from deciding. A leak: resident memory up by more than 10 % and 512 KB, or
 /// open fds up by 3 or more. Degradation: control latency more than doubled and up by 50 ms or more, with every
-/// sample of the last third slower than every sample of the first (a sustained rise, not a burst), or more
+/// sample of the last third slower than every sample of the first (a sustained rise, not a burst; judged from 9
+/// samples on), or more
 /// failed components at the end than at the start, or failed restart cycles.
 /// </summary>
 public sealed record SoakVerdict(SeriesTrend Memory, SeriesTrend Fds, SeriesTrend Latency, int FailedAtStart, int FailedAtEnd, int Cycles, int CycleFailures, int Samples)
@@ -36,8 +37,9 @@ public sealed record SoakVerdict(SeriesTrend Memory, SeriesTrend Fds, SeriesTren
             var (early, late) = (samples.Take(third).Select(value).ToList(), samples.TakeLast(third).Select(value).ToList());
             var (first, last) = (Median(early), Median(late));
             var limit = threshold(first);
-            // A sustained rise: every late sample above every early one. Bursts of a busy emulator are not a trend.
-            return new SeriesTrend(name, first, last, limit, last - first > limit && (!sustained || late.Min() > early.Max()));
+            // A sustained rise: every late sample above every early one, over at least 3 samples a third. Bursts of a busy
+            // emulator (a synchronous health check in PID 1 while a sample is taken) are not a trend.
+            return new SeriesTrend(name, first, last, limit, last - first > limit && (!sustained || (third >= 3 && late.Min() > early.Max())));
         }
         var end = samples[^1];
         return new SoakVerdict(
