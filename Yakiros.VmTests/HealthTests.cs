@@ -38,11 +38,16 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
 
         var times = Checks(log).Select(c => c.Time).ToList();
         var gaps = times.Zip(times.Skip(1), (a, b) => Math.Round(b - a, 2)).ToList();
-        Output.WriteLine($"health checks at kernel times {string.Join(' ', times)}; gaps {string.Join(' ', gaps)} s");
+        // Time PID 1 spent running other components' checks inside each gap (YakirOS may run them synchronously in its
+        // loop): the cause of a late check on a loaded emulator, not a wrong interval.
+        var busy = times.Zip(times.Skip(1), (a, b) => Math.Round(OtherChecksTime(log, a, b), 2)).ToList();
+        var net = gaps.Zip(busy, (g, b) => g - b).ToList();
+        Output.WriteLine($"health checks at kernel times {string.Join(' ', times)}; gaps {string.Join(' ', gaps)} s, of which other checks {string.Join(' ', busy)} s");
         gaps.Should().OnlyContain(g => g > interval - 1,
             "health_interval = {0}: YakirOS runs a check only when {0} whole seconds have passed since the last one", interval);
-        gaps.Order().ElementAt(gaps.Count / 2).Should().BeLessThanOrEqualTo(interval + 1.5,
-            "the median gap is the interval plus at most the 1-s loop tick and the other components' synchronous checks (gaps {0})", string.Join(' ', gaps));
+        net.Order().ElementAt(net.Count / 2).Should().BeLessThanOrEqualTo(interval + 1.5,
+            "the median gap, less the time PID 1 spent on other components' checks, is the interval plus at most the 1-s loop tick (gaps {0}, other checks {1})",
+            string.Join(' ', gaps), string.Join(' ', busy));
         Failures(log).Should().BeEmpty("the flag file does not exist, so every check passes");
         (await ctl.StatusAsync())[Probe].State.Should().Be("ACTIVE");
     }
@@ -130,6 +135,22 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         await ProbeServices.InstallAsync(vm, ProbeServices.Service(Probe, "health.probe", ["kernel.memory"], lifecycle: lifecycle));
         await ctl.WaitForActiveAsync(Probe, Scaled(TimeSpan.FromSeconds(15)));
         return (vm, ctl);
+    }
+
+    /// <summary>Seconds between `from` and `to` during which a health check of another component ran (from its "running" line to its result line).</summary>
+    private static double OtherChecksTime(IReadOnlyList<ResolverLogLine> log, double from, double to)
+    {
+        var total = 0.0;
+        var running = new Dictionary<string, double>();
+        foreach (var line in log.Where(l => l.Time > from && l.Time < to))
+        {
+            if (System.Text.RegularExpressions.Regex.Match(line.Message, @"^running health check for '([^']+)'") is { Success: true } start && start.Groups[1].Value != Probe)
+                running[start.Groups[1].Value] = line.Time;
+            else if (System.Text.RegularExpressions.Regex.Match(line.Message, @"^health check for '([^']+)' (passed|failed|timed out)") is { Success: true } end &&
+                     running.Remove(end.Groups[1].Value, out var began))
+                total += line.Time - began;
+        }
+        return total;
     }
 
     private static List<ResolverLogLine> Checks(IReadOnlyList<ResolverLogLine> log) =>

@@ -47,8 +47,15 @@ public sealed class GraphCtl(GuestShell shell)
         return reply;
     }
 
-    public async Task<GraphStatus> StatusAsync(CancellationToken cancellationToken = default) =>
-        GraphStatus.Parse(await SendAsync("status", cancellationToken: cancellationToken));
+    /// <summary>
+    /// The status table. A PID 1 that is busy (YakirOS runs health checks and readiness commands synchronously, which
+    /// takes seconds on a loaded emulator) is asked again until <see cref="BusyTimeout"/>; a frozen one fails at once.
+    /// </summary>
+    public Task<GraphStatus> StatusAsync(CancellationToken cancellationToken = default) =>
+        WaitForStatusAsync(_ => true, BusyTimeout, "a `status` reply", cancellationToken);
+
+    /// <summary>How long a read-only request is repeated while PID 1 is busy elsewhere.</summary>
+    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(20);
 
     public async Task<GraphAnalysis> AnalyzeAsync(CancellationToken cancellationToken = default) =>
         GraphAnalysis.Parse(await SendAsync("analyze", cancellationToken: cancellationToken));
@@ -71,7 +78,7 @@ public sealed class GraphCtl(GuestShell shell)
             {
                 try
                 {
-                    last = await StatusAsync(deadline.Token);
+                    last = GraphStatus.Parse(await SendAsync("status", cancellationToken: deadline.Token));
                     busy = null;
                     if (condition(last)) return last;
                 }
