@@ -32,7 +32,10 @@ public sealed partial class BasicTests
         var active = await ctl.WaitForStatusAsync(s => s.Find("gate-dependent") is { State: "ACTIVE", Pid: not null }, Scaled(TimeSpan.FromSeconds(30)),
             "gate-dependent ACTIVE once gate-provider is ready");
 
-        var ready = (await ProbeServices.EventsAsync(vm, "gate-provider")).Single(e => e.Kind == "ready");
+        IReadOnlyList<ProbeServices.Event> provided = [];
+        await Deadline.PollAsync(async _ => (provided = await ProbeServices.EventsAsync(vm, "gate-provider")).Any(e => e.Kind == "ready"),
+            Scaled(TimeSpan.FromSeconds(15)), TimeSpan.FromMilliseconds(250), () => $"gate-provider never wrote its ready line; its events: {string.Join(", ", provided)}");
+        var ready = provided.Single(e => e.Kind == "ready");
         var starts = (await ProbeServices.WaitForStartsAsync(vm, "gate-dependent", 1, Scaled(TimeSpan.FromSeconds(10)), active["gate-dependent"].Pid)).Where(e => e.Kind == "start").ToList();
         Output.WriteLine($"provider ready at {ready.At:F3}; dependent started at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}\n{active.Raw}");
         waiting["gate-dependent"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null,
