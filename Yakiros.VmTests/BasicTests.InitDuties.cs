@@ -92,6 +92,23 @@ public sealed partial class BasicTests
         forks.Should().HaveCount(2);
         (forks[1] - forks[0]).Should().BeGreaterThan(MinRestartGap, "YakirOS restarts a FAILED component only when 5 whole seconds have passed since its last start");
         starts[1].Pid.Should().Be(after.Pid, "the status shows the pid of the running instance");
+        var log = (await vm.Shell.SucceedAsync("cat /run/graph/crash-probe.log")).Stdout;
+        System.Text.RegularExpressions.Regex.Matches(log, @"Starting component 'crash-probe' \(pid \d+\)").Should().HaveCount(2,
+            "a component's log keeps every run's output (the resolver appends to /run/graph/<name>.log):\n{0}", log);
+    }
+
+    [GuestFact]
+    public async Task A_service_that_exits_with_status_0_is_restarted_not_treated_as_done()
+    {
+        var (vm, ctl) = await GuestAsync();
+        await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(), ProbeServices.Service("quitter", "quitter.cap", ["kernel.memory"], body: "exit 0"));
+
+        var log = await WaitForLogAsync(l => StartTimes(l, "quitter").Count >= 2, TimeSpan.FromSeconds(30),
+            "quitter (a service, not a oneshot, that exits 0) being started again");
+        var row = (await ctl.StatusAsync())["quitter"];
+
+        Output.WriteLine($"{row}\n{string.Join('\n', log.Where(l => l.Message.Contains("quitter", StringComparison.Ordinal)))}");
+        row.State.Should().NotBe("DONE", "DONE is a oneshot's state; a service that exits is restarted whatever its exit status");
     }
 
     [GuestFact]
