@@ -210,19 +210,15 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
     {
         var (vm, ctl) = await GuestAsync();
         const string cgroup = "/sys/fs/cgroup/graph/short-job";
-        await GeneratedComponents.InstallAsync(vm, [("short-job", """
-            [component]
-            name = "short-job"
-            binary = "/usr/bin/sleep"
-            args = ["3"]
-            type = "oneshot"
-            [requires]
-            capabilities = ["kernel.memory"]
-            """)]);
+        // The job runs until the test releases it: no timed sleep that a slow host could outrun.
+        var release = $"{ProbeServices.Dir("short-job")}/release";
+        await ProbeServices.InstallAsync(vm, ProbeServices.Service("short-job", "short.job", ["kernel.memory"],
+            body: $"while [ ! -e {release} ]; do sleep 0.2; done", type: "oneshot"));
 
         var running = await ctl.WaitForStatusAsync(s => s.Find("short-job") is { State: "ACTIVE", Pid: not null }, TimeSpan.FromSeconds(30), "short-job running");
         var during = await vm.Shell.SucceedAsync($"cat {cgroup}/cgroup.procs");
-        await ctl.WaitForStatusAsync(s => s.Find("short-job")?.State == "DONE", TimeSpan.FromSeconds(30), "short-job DONE");
+        await vm.Shell.SucceedAsync($"mkdir -p {ProbeServices.Dir("short-job")} && touch {release}");
+        await ctl.WaitForStatusAsync(s => s.Find("short-job")?.State == "DONE", Scaled(TimeSpan.FromSeconds(15)), "short-job DONE");
 
         during.Stdout.Split('\n').Should().Contain(running["short-job"].Pid!.Value.ToString(CultureInfo.InvariantCulture), "the job runs inside its cgroup");
         (await vm.Shell.RunAsync($"test -e {cgroup} && echo present || echo removed")).Stdout.Trim().Should().Be("removed", "a finished oneshot's cgroup is removed");
