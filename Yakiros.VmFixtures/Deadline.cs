@@ -11,19 +11,27 @@ public static class Deadline
     public static async Task PollAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, TimeSpan interval,
         Func<string> describeTimeout, CancellationToken cancellationToken = default)
     {
+        if (!await UntilAsync(condition, timeout, interval, cancellationToken)) throw new GuestTimeoutException(describeTimeout());
+    }
+
+    /// <summary>The same wait for a test that decides on the outcome itself: true when the condition held before the deadline.</summary>
+    public static async Task<bool> UntilAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, TimeSpan interval,
+        CancellationToken cancellationToken = default)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         try
         {
             while (!await condition(deadline.Token)) await Task.Delay(interval, deadline.Token);
+            return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new GuestTimeoutException(describeTimeout());
+            return false;
         }
         catch (GuestTimeoutException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new GuestTimeoutException(describeTimeout());
+            return false;
         }
     }
 }

@@ -32,10 +32,7 @@ public sealed partial class BasicTests
         var active = await ctl.WaitForStatusAsync(s => s.Find("gate-dependent") is { State: "ACTIVE", Pid: not null }, Scaled(TimeSpan.FromSeconds(30)),
             "gate-dependent ACTIVE once gate-provider is ready");
 
-        IReadOnlyList<ProbeServices.Event> provided = [];
-        await Deadline.PollAsync(async _ => (provided = await ProbeServices.EventsAsync(vm, "gate-provider")).Any(e => e.Kind == "ready"),
-            Scaled(TimeSpan.FromSeconds(15)), TimeSpan.FromMilliseconds(250), () => $"gate-provider never wrote its ready line; its events: {string.Join(", ", provided)}");
-        var ready = provided.Single(e => e.Kind == "ready");
+        var ready = (await ProbeServices.WaitForEventsAsync(vm, "gate-provider", "ready", 1, Scaled(TimeSpan.FromSeconds(15)))).Single(e => e.Kind == "ready");
         var starts = (await ProbeServices.WaitForStartsAsync(vm, "gate-dependent", 1, Scaled(TimeSpan.FromSeconds(10)), active["gate-dependent"].Pid)).Where(e => e.Kind == "start").ToList();
         Output.WriteLine($"provider ready at {ready.At:F3}; dependent started at {string.Join(", ", starts.Select(s => s.At.ToString("F3")))}\n{active.Raw}");
         waiting["gate-dependent"].Should().Match<ComponentStatus>(c => c.State == "INACTIVE" && c.Pid == null,
@@ -262,16 +259,9 @@ public sealed partial class BasicTests
 
     private async Task ExpectStoppedAsync(VirtualMachine vm, int pid)
     {
-        var state = "alive";
         var waited = Scaled(Grace + TimeSpan.FromSeconds(5));
-        try
-        {
-            await Deadline.PollAsync(async _ => !(await ProbeServices.ProcessAsync(vm, pid)).Alive, waited, TimeSpan.FromMilliseconds(500), () => "");
-            state = "gone";
-        }
-        catch (GuestTimeoutException)
-        {
-        }
+        var state = await Deadline.UntilAsync(async _ => !(await ProbeServices.ProcessAsync(vm, pid)).Alive, waited, TimeSpan.FromMilliseconds(500))
+            ? "gone" : "alive";
         await ExpectDefectAsync(KnownDefects.NoKillAfterSigterm,
             () => state.Should().Be("gone", "the resolver kills the instance it gave up on (SIGTERM, then SIGKILL after a grace period); pid {0} was still {1} after {2:0} s",
                 pid, state, waited.TotalSeconds),
@@ -281,14 +271,8 @@ public sealed partial class BasicTests
     private static async Task<string> WaitForZombieToGoAsync(VirtualMachine vm, int pid)
     {
         var last = "";
-        try
-        {
-            await Deadline.PollAsync(async _ => (last = (await ProbeServices.ProcessAsync(vm, pid)).State) == "gone", TimeSpan.FromSeconds(5),
-                TimeSpan.FromMilliseconds(250), () => "");
-        }
-        catch (GuestTimeoutException)
-        {
-        }
+        await Deadline.UntilAsync(async _ => (last = (await ProbeServices.ProcessAsync(vm, pid)).State) == "gone", TimeSpan.FromSeconds(5),
+            TimeSpan.FromMilliseconds(250));
         return last;
     }
 }

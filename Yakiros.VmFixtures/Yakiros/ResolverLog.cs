@@ -26,13 +26,14 @@ public sealed partial class ResolverLog(GuestShell shell)
     }
 
     /// <summary>The resolver's lines logged after <paramref name="cursor"/> (0: since boot).</summary>
-    public async Task<IReadOnlyList<ResolverLogLine>> SinceAsync(double cursor, CancellationToken cancellationToken = default)
-    {
-        var result = await shell.SucceedAsync(
-            $"dmesg | awk -v c={cursor.ToString("F6", CultureInfo.InvariantCulture)} 'index($0, \"graph-resolver <\") && substr($0, 2, index($0, \"]\") - 2) + 0 > c'",
-            CommandTimeout, cancellationToken);
-        return Parse(result.Stdout);
-    }
+    public async Task<IReadOnlyList<ResolverLogLine>> SinceAsync(double cursor, CancellationToken cancellationToken = default) =>
+        Parse(await KernelLinesSinceAsync(cursor, cancellationToken));
+
+    /// <summary>Every kernel log line (dmesg format, the resolver's and the kernel's own) stamped after <paramref name="cursor"/>.</summary>
+    public async Task<string> KernelLinesSinceAsync(double cursor, CancellationToken cancellationToken = default) =>
+        (await shell.SucceedAsync(
+            $"dmesg | awk -v c={cursor.ToString("F6", CultureInfo.InvariantCulture)} 'substr($0, 2, index($0, \"]\") - 2) + 0 > c'",
+            CommandTimeout, cancellationToken)).Stdout;
 
     /// <summary>The lines after <paramref name="cursor"/> as text, one per line, for evidence and messages.</summary>
     public async Task<string> TextSinceAsync(double cursor, CancellationToken cancellationToken = default) =>

@@ -50,18 +50,16 @@ public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper 
     public async Task DisposeAsync()
     {
         if (_vm is null || _vm.DeathReason is not null) return;
-        CommandResult kernel;
+        string kernel;
         try
         {
-            kernel = await _vm.Shell.RunAsync(
-                $"dmesg | awk -v c={_logCursor.ToString("F6", System.Globalization.CultureInfo.InvariantCulture)} 'substr($0, 2, index($0, \"]\") - 2) + 0 > c'",
-                TimeSpan.FromSeconds(15));
+            kernel = await Log.KernelLinesSinceAsync(_logCursor);
         }
         catch (VmException)
         {
             return; // the guest is gone: the test's own failure says why
         }
-        var findings = ConsoleBadness.Scan(kernel.Stdout).Where(f => f.Kind != "out of memory kill").ToList();
+        var findings = ConsoleBadness.Scan(kernel).Where(f => f.Kind != "out of memory kill").ToList();
         if (findings.Count > 0)
             throw new VmException("The guest's kernel logged a crash during this test that no assertion looked at:\n" +
                                   string.Join('\n', findings.Select(f => $"  {f.Kind}: {f.Line}")));

@@ -85,20 +85,28 @@ public static class ProbeServices
     }
 
     /// <summary>Waits until the probe has logged <paramref name="starts"/> starts (a pid is in the status before its shell has written a line).</summary>
-    public static async Task<IReadOnlyList<Event>> WaitForStartsAsync(VirtualMachine vm, string name, int starts, TimeSpan timeout, int? pid = null)
+    public static Task<IReadOnlyList<Event>> WaitForStartsAsync(VirtualMachine vm, string name, int starts, TimeSpan timeout, int? pid = null) =>
+        WaitForEventsAsync(vm, name, "start", starts, timeout, pid);
+
+    /// <summary>
+    /// Waits until the probe has logged <paramref name="count"/> events of <paramref name="kind"/>; on the deadline says
+    /// how many it had and, given <paramref name="pid"/>, what that process was doing.
+    /// </summary>
+    public static async Task<IReadOnlyList<Event>> WaitForEventsAsync(VirtualMachine vm, string name, string kind, int count, TimeSpan timeout, int? pid = null)
     {
         IReadOnlyList<Event> events = [];
         var seen = "";
         await Deadline.PollAsync(async _ =>
             {
                 events = await EventsAsync(vm, name);
-                if (events.Count(e => e.Kind == "start") >= starts) return true;
+                if (events.Count(e => e.Kind == kind) >= count) return true;
                 if (pid is not null)
                     seen = (await vm.Shell.RunAsync($"cd /proc/{pid} && echo \"comm=$(cat comm) wchan=$(cat wchan) $(grep -E '^State' status) cmdline=$(tr '\\0' ' ' < cmdline)\"")).Stdout.Trim();
                 return false;
             }, timeout,
-            TimeSpan.FromMilliseconds(200), () => $"{name} logged {events.Count(e => e.Kind == "start")} of {starts} starts within {timeout.TotalSeconds:0} s" +
-                                                  (pid is null ? "" : $"; pid {pid}: {(seen.Length > 0 ? seen : "gone")}"));
+            TimeSpan.FromMilliseconds(200), () => $"{name} logged {events.Count(e => e.Kind == kind)} of {count} {kind} lines within {timeout.TotalSeconds:0} s" +
+                                                  (pid is null ? "" : $"; pid {pid}: {(seen.Length > 0 ? seen : "gone")}") +
+                                                  $"; its events: {string.Join(", ", events)}");
         return events;
     }
 
