@@ -90,7 +90,11 @@ switch ($command) {
             }
             Set-Item "env:YAKIROS_SOAK__$($names[$rest[$i]])" $rest[$i + 1]
         }
-        Say "soak: $(if ($env:YAKIROS_SOAK__DURATION) { $env:YAKIROS_SOAK__DURATION } else { '60s' }), report every $(if ($env:YAKIROS_SOAK__REPORTINTERVAL) { $env:YAKIROS_SOAK__REPORTINTERVAL } else { '20s' })"
+        # without options: 60 s, a report every 20 s, 10 cycles (the default suite runs a 12-s smoke of the same test)
+        foreach ($default in @(@('DURATION', '60s'), @('REPORTINTERVAL', '20s'), @('CYCLES', '10'))) {
+            if (-not (Test-Path "env:YAKIROS_SOAK__$($default[0])")) { Set-Item "env:YAKIROS_SOAK__$($default[0])" $default[1] }
+        }
+        Say "soak: $env:YAKIROS_SOAK__DURATION, report every $env:YAKIROS_SOAK__REPORTINTERVAL, $env:YAKIROS_SOAK__CYCLES restart cycles"
         Invoke-Tests @('--filter', 'Category=Soak')
     }
     'test' { Invoke-Tests $rest }

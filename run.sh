@@ -86,7 +86,10 @@ soak() {
       *) echo "soak: unknown option $1 (use --duration 24h --report-interval 1h --cycles 1000 [--sample-interval 1m])" >&2; return 64 ;;
     esac
   done
-  say "soak: ${YAKIROS_SOAK__DURATION:-60s}, report every ${YAKIROS_SOAK__REPORTINTERVAL:-20s}, ${YAKIROS_SOAK__CYCLES:-10} restart cycles"
+  # without options: 60 s, a report every 20 s, 10 cycles (the default suite runs a 12-s smoke of the same test)
+  export YAKIROS_SOAK__DURATION="${YAKIROS_SOAK__DURATION:-60s}" YAKIROS_SOAK__REPORTINTERVAL="${YAKIROS_SOAK__REPORTINTERVAL:-20s}" \
+         YAKIROS_SOAK__CYCLES="${YAKIROS_SOAK__CYCLES:-10}"
+  say "soak: $YAKIROS_SOAK__DURATION, report every $YAKIROS_SOAK__REPORTINTERVAL, $YAKIROS_SOAK__CYCLES restart cycles"
   run_tests --filter Category=Soak
 }
 

@@ -7,6 +7,7 @@ namespace Yakiros.VmTests;
 
 /// <summary>Step 11, Graph analysis: cycles are found, the analysis matches the real component set, and large graphs resolve.</summary>
 [Trait("Category", Categories.Graph)]
+[Collection(YakirosCollection.Name)]
 public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     private const string RuntimeComponents = "/usr/share/yakiros-tests/runtime-components";

@@ -12,6 +12,7 @@ namespace Yakiros.VmTests;
 /// Everything is read from /proc and /sys/fs/cgroup by the harness, never from the configuration text.
 /// </summary>
 [Trait("Category", Categories.Isolation)]
+[Collection(YakirosCollection.Name)]
 public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     private const string Service = "test-isolated-service";

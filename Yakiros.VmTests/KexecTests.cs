@@ -11,6 +11,7 @@ namespace Yakiros.VmTests;
 /// reply shows whether it began an upgrade.
 /// </summary>
 [Trait("Category", Categories.Kexec)]
+[Collection(YakirosCollection.Name)]
 public sealed class KexecTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     [GuestFact]

@@ -14,6 +14,7 @@ namespace Yakiros.VmTests;
 /// writes its metric to TestResults/&lt;run&gt;/metrics/ for the JSON summary and the dashboard.
 /// </summary>
 [Trait("Category", Categories.Performance)]
+[Collection(YakirosCollection.Name)]
 public sealed class PerformanceTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     private const int GraphSize = 50, StartSamples = 5, HealthChecked = 20;
@@ -111,10 +112,10 @@ public sealed class PerformanceTests(YakirosVmFixture fixture, ITestOutputHelper
         await GeneratedComponents.InstallAsync(vm, Enumerable.Range(0, HealthChecked).Select(i => ($"checked-{i}",
             GeneratedComponents.Service($"checked-{i}", $"checked.{i}", ["kernel.memory"], "health_check = \"test -d /proc/self\"\nhealth_interval = 10\nhealth_timeout = 5"))));
         await WaitAllActiveAsync(ctl, HealthChecked, "checked-", TimeSpan.FromSeconds(60));
-        const int windowSeconds = 30;
+        var windowSeconds = Targets.HealthCpuWindowSeconds;
 
         var sample = (await vm.Shell.SucceedAsync(
-            $"a=$(cut -d' ' -f14-17 /proc/1/stat); t0=$(cut -d' ' -f1 /proc/uptime); sleep {windowSeconds}; " +
+            $"a=$(cut -d' ' -f14-17 /proc/1/stat); t0=$(cut -d' ' -f1 /proc/uptime); sleep {windowSeconds.ToString(CultureInfo.InvariantCulture)}; " +
             "b=$(cut -d' ' -f14-17 /proc/1/stat); t1=$(cut -d' ' -f1 /proc/uptime); echo $a $t0 $b $t1 $(getconf CLK_TCK)",
             TimeSpan.FromSeconds(windowSeconds + 30))).Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         var seconds = sample[9] - sample[4];

@@ -14,6 +14,7 @@ namespace Yakiros.VmTests;
 /// builds them. The programs fork, write /run/graph and make cgroups: the guest is restored after each.
 /// </summary>
 [Trait("Category", Categories.YakirosOwnTests)]
+[Collection(YakirosCollection.Name)]
 public sealed class YakirosOwnTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     private const string None = "(none built)";

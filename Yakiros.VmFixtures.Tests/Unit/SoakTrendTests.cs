@@ -81,10 +81,11 @@ public sealed class SoakTrendTests
             .WithMessage("*Soak:Duration*90s, 30m, 24h*");
 
     [Fact]
-    public void Without_a_sample_interval_the_soak_samples_six_times_per_report_within_5_s_and_1_min()
+    public void Without_a_sample_interval_the_soak_samples_six_times_per_report_within_1_s_and_1_min()
     {
         new SoakOptions { ReportInterval = "1h" }.SampleIntervalSpan.Should().Be(TimeSpan.FromMinutes(1));
-        new SoakOptions { ReportInterval = "20s" }.SampleIntervalSpan.Should().Be(TimeSpan.FromSeconds(5));
+        new SoakOptions { ReportInterval = "20s" }.SampleIntervalSpan.Should().Be(TimeSpan.FromSeconds(20.0 / 6));
+        new SoakOptions { ReportInterval = "3s" }.SampleIntervalSpan.Should().Be(TimeSpan.FromSeconds(1));
         new SoakOptions { ReportInterval = "2m", SampleInterval = "7s" }.SampleIntervalSpan.Should().Be(TimeSpan.FromSeconds(7));
     }
 

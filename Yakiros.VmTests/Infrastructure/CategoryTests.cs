@@ -4,8 +4,10 @@ using Yakiros.VmFixtures.Yakiros;
 
 namespace Yakiros.VmTests.Infrastructure;
 
-/// <summary>Base of a category class: each test starts with <see cref="GuestAsync"/>, which gives it the category's clean guest.</summary>
-[Collection(YakirosCollection.Name)]
+/// <summary>
+/// Base of a category class: each test starts with <see cref="GuestAsync"/>, which gives it the category's clean guest.
+/// A class names its guest with [Collection]: <see cref="YakirosCollection"/> or <see cref="YakirosTimersCollection"/>.
+/// </summary>
 public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
     private double _logCursor;

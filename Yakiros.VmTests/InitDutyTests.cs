@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using Yakiros.VmFixtures;
 using Yakiros.VmFixtures.Yakiros;
 using Yakiros.VmTests.Infrastructure;
@@ -10,8 +11,12 @@ namespace Yakiros.VmTests;
 /// passed since the last one, src/graph.c:60; back-off after 5 starts within 30 s, src/component.c:171), failed
 /// oneshots, reaping of orphans by PID 1, and stopping a process that ignores SIGTERM. Rules YakirOS evaluates only
 /// on events get an event every second from the ticker probe (a passing 1-s health check).
+/// These tests wait mostly on YakirOS's own timers (restart gaps, grace periods, back-off), so they have a guest of
+/// their own and run beside the other categories.
 /// </summary>
-public sealed partial class BasicTests
+[Trait("Category", Categories.Basic)]
+[Collection(YakirosTimersCollection.Name)]
+public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     /// <summary>YakirOS compares whole seconds: "5 s since the last start" is more than 4 s of real time.</summary>
     private const double MinRestartGap = 4.0;
