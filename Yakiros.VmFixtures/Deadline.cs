@@ -15,8 +15,12 @@ public static class Deadline
     }
 
     /// <summary>The same wait for a test that decides on the outcome itself: true when the condition held before the deadline.</summary>
-    public static async Task<bool> UntilAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, TimeSpan interval,
-        CancellationToken cancellationToken = default)
+    public static Task<bool> UntilAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, TimeSpan interval,
+        CancellationToken cancellationToken = default) =>
+        HarnessTimes.WaitAsync(() => PollUntilAsync(condition, timeout, interval, cancellationToken));
+
+    private static async Task<bool> PollUntilAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, TimeSpan interval,
+        CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);

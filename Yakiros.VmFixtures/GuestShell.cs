@@ -140,7 +140,7 @@ public sealed class GuestShell : IAsyncDisposable
     public async Task<CommandResult> WaitUntilSucceedsAsync(string command, TimeSpan timeout, CancellationToken cancellationToken = default, TimeSpan? interval = null)
     {
         CommandResult? last = null;
-        return await _lifeline.RunAsync($"waiting for `{command}` to succeed", timeout, cancellationToken, async token =>
+        return await HarnessTimes.WaitAsync(() => _lifeline.RunAsync($"waiting for `{command}` to succeed", timeout, cancellationToken, async token =>
         {
             while (true)
             {
@@ -148,7 +148,7 @@ public sealed class GuestShell : IAsyncDisposable
                 if (last.Succeeded) return last;
                 await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100), token);
             }
-        }, () => last?.Describe() ?? "no attempt finished");
+        }, () => last?.Describe() ?? "no attempt finished"));
     }
 
     /// <summary>Waits until something in the guest listens on TCP <paramref name="port"/> (checked in the guest's /proc/net/tcp*).</summary>

@@ -166,6 +166,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         await Monitor($"loadvm {name}", cancellationToken);
         await Shell.ConnectAsync(TimeSpan.FromSeconds(30), cancellationToken);
         LastRestoreTime = clock.Elapsed;
+        HarnessTimes.Add(HarnessTimes.Restore, LastRestoreTime);
         // The guest clock returns to the snapshot with everything else and runs on from there. It is not set to the
         // host's time: a forward jump would make every health check of the init under test due at once (YakirOS
         // schedules them on time(NULL)), so each test would begin with PID 1 busy running them.

@@ -1,4 +1,5 @@
 using Xunit.Abstractions;
+using Yakiros.VmFixtures;
 using Yakiros.VmFixtures.Yakiros;
 using Yakiros.VmTests.Infrastructure;
 
@@ -109,9 +110,20 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
 
         await vm.Shell.SucceedAsync($"mv {GeneratedComponents.Staging}/zz-renamed-in.toml /etc/graph.d/");
 
-        await ExpectDefectAsync(KnownDefects.RenameNotNoticed,
-            () => ctl.WaitForStatusAsync(s => s.Find("renamed-in") is { State: "ACTIVE" }, Scaled(TimeSpan.FromSeconds(5)),
-                "renamed-in (a TOML renamed into /etc/graph.d) being loaded and ACTIVE"),
+        // Two control requests after the rename: YakirOS serves them from the loop that reads its inotify events, so once
+        // the second is answered a noticed rename has been read (a short grace covers a build that batches its events).
+        // A build that did not notice is judged then, not after the wait for ACTIVE.
+        await ctl.StatusAsync();
+        await ctl.StatusAsync();
+        var noticed = await Deadline.UntilAsync(async _ => (await ResolverLogAsync()).Any(l => l.Message == "graph.d changed, reloading")
+                                                           || (await ctl.StatusAsync()).Find("renamed-in") is not null,
+            Scaled(TimeSpan.FromSeconds(1)), TimeSpan.FromMilliseconds(250));
+        await ExpectDefectAsync(KnownDefects.RenameNotNoticed, async () =>
+            {
+                noticed.Should().BeTrue("the resolver must notice a TOML renamed into /etc/graph.d (a reload, or the component in `status`)");
+                await ctl.WaitForStatusAsync(s => s.Find("renamed-in") is { State: "ACTIVE" }, Scaled(TimeSpan.FromSeconds(5)),
+                    "renamed-in (a TOML renamed into /etc/graph.d) being loaded and ACTIVE");
+            },
             async () =>
             {
                 var onDisk = (await vm.Shell.RunAsync("test -e /etc/graph.d/zz-renamed-in.toml")).ExitCode == 0;

@@ -174,8 +174,13 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
             memory_max = "32M"
             """)]);
 
+        // The kernel makes a cgroup's interface files with the directory: once the resolver has made it, memory.max is
+        // there at once when the memory controller is on, so the check decides without waiting.
+        await vm.Shell.WaitUntilSucceedsAsync($"test -d {cgroup}", Scaled(TimeSpan.FromSeconds(15)));
+        var limited = (await vm.Shell.RunAsync($"test -e {cgroup}/memory.max")).ExitCode == 0;
         await ExpectDefectAsync(KnownDefects.CgroupControllersOff,
-            () => vm.Shell.WaitUntilSucceedsAsync($"test -e {cgroup}/memory.max", TimeSpan.FromSeconds(30)), ResolverBootLogTextAsync);
+            () => limited.Should().BeTrue("memory_max = \"32M\" needs the memory controller in the component's cgroup ({0}/memory.max)", cgroup),
+            ResolverBootLogTextAsync);
         await vm.Shell.WaitUntilSucceedsAsync($"grep -q 'oom_kill [1-9]' {cgroup}/memory.events", Scaled(TimeSpan.FromSeconds(60)));
         // After the restart that follows the OOM, one instance may run: a survivor of the first one would make two.
         var handled = await ctl.WaitForStatusAsync(s => s.Find("memory-hog") is { Restarts: >= 2 }, Scaled(TimeSpan.FromSeconds(30)), "memory-hog restarted after its OOM kill");

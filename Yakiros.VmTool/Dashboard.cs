@@ -1,7 +1,7 @@
 namespace Yakiros.VmTool;
 
 /// <summary>The files <see cref="Dashboard.Write"/> wrote; <see cref="RootHtml"/> is null when a later run owns the root dashboard.</summary>
-internal sealed record DashboardFiles(string Json, string Html, string? RootHtml, IReadOnlyList<string> Warnings);
+internal sealed record DashboardFiles(string Json, string Html, string? RootHtml, IReadOnlyList<string> Warnings, TimeSpent? Timing = null, double? DurationSeconds = null);
 
 /// <summary>
 /// Writes a run's summary.json and dashboard.html into its results folder, and refreshes the results root's dashboard.html
@@ -53,16 +53,31 @@ internal static class Dashboard
         {
             warnings.Add($"{Path.Combine(root, FileName)} left as it is: {history[^1].Folder} is a later run");
         }
-        return new DashboardFiles(json, html, rootHtml, warnings);
+        return new DashboardFiles(json, html, rootHtml, warnings, summary.Timing, summary.DurationSeconds);
     }
 
     public static void Print(DashboardFiles files)
     {
+        if (files.Timing is { } timing) PrintTiming(timing, files.DurationSeconds);
         foreach (var warning in files.Warnings) Console.WriteLine($"note: {warning}");
         Console.WriteLine($"summary:   {Shown(files.Json)}");
         Console.WriteLine($"dashboard: {Shown(files.Html)}");
         if (files.RootHtml is not null) Console.WriteLine($"           {Shown(files.RootHtml)} (latest run)");
     }
+
+    /// <summary>Where the time went: the slowest tests and the harness's own time, so that a regression in speed shows.</summary>
+    private static void PrintTiming(TimeSpent timing, double? durationSeconds)
+    {
+        Console.WriteLine($"where the time went{(durationSeconds is { } d ? $" (tests ran for {d:0} s, first start to last finish)" : "")}:");
+        foreach (var slow in timing.Slowest.Take(5)) Console.WriteLine($"  {slow.Seconds,6:0.0} s  {ShortTest(slow.Test)}");
+        if (timing.Harness.Count > 0)
+            Console.WriteLine("  harness: " + string.Join(" · ", timing.Harness.Select(t =>
+                $"{t.Kind} {t.Count}× {t.Seconds:0.0} s{(t.Count > 0 && t.Kind != Yakiros.VmFixtures.HarnessTimes.Wait ? $" ({t.Seconds / t.Count:0.00} s each)" : "")}")) +
+                " (summed over every guest; the guests run side by side)");
+    }
+
+    /// <summary>Class.Method of a display name (without the namespace and the arguments).</summary>
+    public static string ShortTest(string displayName) => string.Join('.', displayName.Split('(')[0].Split('.').TakeLast(2));
 
     private static string Shown(string path)
     {

@@ -43,6 +43,7 @@ internal static class DashboardHtml
         Failures(html, summary, links);
         KnownDefects(html, summary, links);
         Performance(html, summary);
+        TimeSpentSection(html, summary);
         Skips(html, summary);
         History(html, summary, runFolder, history, links);
         Files(html, summary, links);
@@ -225,6 +226,22 @@ internal static class DashboardHtml
         return text;
     }
 
+    private static void TimeSpentSection(StringBuilder html, RunSummary s)
+    {
+        html.Append("<section class=\"card\"><h2>Where the time went</h2>\n");
+        if (s.Timing.Harness.Count > 0)
+        {
+            html.Append("<table><thead><tr><th>harness</th><th class=\"n\">count</th><th class=\"n\">seconds in all</th><th class=\"n\">each</th></tr></thead><tbody>\n");
+            foreach (var t in s.Timing.Harness)
+                html.Append($"<tr><td>{E(t.Kind)}</td><td class=\"n\">{t.Count}</td><td class=\"n\">{E(Num(t.Seconds))}</td><td class=\"n\">{(t.Count > 0 ? E(Num(Math.Round(t.Seconds / t.Count, 2))) : "")}</td></tr>\n");
+            html.Append("</tbody></table><p class=\"muted\">Summed over every guest of the run; the YakirOS guests run side by side, so these add up to more than the wall time.</p>\n");
+        }
+        html.Append("<h3>Slowest tests</h3><table><thead><tr><th>test</th><th>category</th><th class=\"n\">time</th></tr></thead><tbody>\n");
+        foreach (var t in s.Timing.Slowest)
+            html.Append($"<tr><td>{TestName(t.Test)}</td><td>{E(t.Category)}</td><td class=\"n\">{E(Duration(t.Seconds))}</td></tr>\n");
+        html.Append("</tbody></table></section>\n");
+    }
+
     private static void Skips(StringBuilder html, RunSummary s)
     {
         if (s.Skipped.Count == 0) return;
@@ -247,6 +264,7 @@ internal static class DashboardHtml
         var labels = runs.Select(Label).ToList();
         html.Append("<h3>Success rate</h3>").Append(SvgCharts.LineChart(labels, runs.Select(r => r.SuccessRate).ToList(), " %", fixedMax: 100));
         html.Append("<h3>Outcomes per run</h3>").Append(SvgCharts.OutcomesPerRun(labels, runs)).Append(Legend());
+        html.Append("<h3>Test time per run (first start to last finish)</h3>").Append(SvgCharts.LineChart(labels, runs.Select(r => r.DurationSeconds).ToList(), " s"));
         var metricNames = runs.SelectMany(r => r.Metrics.Where(m => m.Value.Value is not null).Select(m => m.Key)).Distinct().Order(StringComparer.Ordinal).ToList();
         if (metricNames.Count > 0)
         {

@@ -13,7 +13,8 @@ internal sealed record HistoryPoint(
     int Failed,
     int KnownDefect,
     int Skipped,
-    IReadOnlyDictionary<string, MetricPoint> Metrics);
+    IReadOnlyDictionary<string, MetricPoint> Metrics,
+    double? DurationSeconds = null);
 
 /// <summary>One metric of one run: the value and the target it was held to (targets move with the timing scale).</summary>
 internal sealed record MetricPoint(double? Value, double? EffectiveTarget, string? Unit, string? Title, bool IsMinimum);
@@ -69,7 +70,8 @@ internal static class RunHistory
             DateTimeOffset.TryParse(Text(root, "start_time"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var start) ? start.ToUniversalTime() : null,
             Number(root, "success_rate"),
             Sum("passed"), Sum("failed"), Sum("known_defect"), Sum("skipped"),
-            metrics);
+            metrics,
+            Number(root, "duration_seconds"));
     }
 
     private static JsonElement? Object(JsonElement e, string name) =>

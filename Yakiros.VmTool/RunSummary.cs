@@ -29,6 +29,7 @@ internal sealed record RunSummary(
     IReadOnlyList<string> OtherArtifactFolders,
     IReadOnlyList<string> SoakReports,
     IReadOnlyList<TestEntry> Tests,
+    TimeSpent Timing,
     SummaryInputs Inputs)
 {
     public const string Basis =
@@ -72,3 +73,8 @@ internal sealed record TestEntry(
 
 /// <summary>The files the summary was computed from, relative to the results folder; null when absent.</summary>
 internal sealed record SummaryInputs(IReadOnlyList<string> Junit, IReadOnlyList<string> Trx, string? RunInfo, string? MetricsDir, IReadOnlyList<string> Warnings);
+
+/// <summary>Where the run's time went: its slowest tests, and the harness's boots, restores and waits (from harness-times/*.json).</summary>
+internal sealed record TimeSpent(IReadOnlyList<SlowTest> Slowest, IReadOnlyList<Yakiros.VmFixtures.HarnessTime> Harness);
+
+internal sealed record SlowTest(string Test, string Category, double Seconds);

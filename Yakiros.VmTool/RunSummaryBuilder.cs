@@ -53,12 +53,30 @@ internal static class RunSummaryBuilder
             OtherArtifactFolders: artifacts.Unmatched(),
             SoakReports: SoakReports(dir),
             Tests: tests,
+            Timing: new TimeSpent(
+                cases.OrderByDescending(c => c.Seconds).Take(SlowestShown)
+                    .Select(c => new SlowTest(c.DisplayName, CategoryKeys.KeyOf(c.Category), Math.Round(c.Seconds, 1))).ToArray(),
+                HarnessTimes(dir, warnings)),
             Inputs: new SummaryInputs(
                 results.JUnitFiles.Select(f => Relative(dir, f)).ToArray(),
                 results.TrxFiles.Select(f => Relative(dir, f)).ToArray(),
                 File.Exists(Path.Combine(dir, RunInfoFile)) ? RunInfoFile : null,
                 Directory.Exists(Path.Combine(dir, MetricsDir)) ? MetricsDir : null,
                 warnings));
+    }
+
+    public const int SlowestShown = 10;
+
+    /// <summary>The harness times of every test process of the run (harness-times/*.json), added up per kind.</summary>
+    private static IReadOnlyList<Yakiros.VmFixtures.HarnessTime> HarnessTimes(string dir, List<string> warnings)
+    {
+        var folder = Path.Combine(dir, Yakiros.VmFixtures.HarnessTimes.Folder);
+        if (!Directory.Exists(folder)) return [];
+        return Directory.GetFiles(folder, "*.json").Order(StringComparer.Ordinal)
+            .SelectMany(f => SummaryJson.ReadInput<Yakiros.VmFixtures.HarnessTime[]>(f, $"{Yakiros.VmFixtures.HarnessTimes.Folder}/{Path.GetFileName(f)}", warnings) ?? [])
+            .GroupBy(t => t.Kind)
+            .Select(g => new Yakiros.VmFixtures.HarnessTime(g.Key, g.Sum(t => t.Count), Math.Round(g.Sum(t => t.Seconds), 1)))
+            .OrderBy(t => t.Kind, StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>The run's folder name (TestResults/&lt;run&gt;), the last part of test_run_id.</summary>

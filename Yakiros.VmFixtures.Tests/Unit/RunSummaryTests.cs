@@ -70,6 +70,25 @@ public sealed class RunSummaryTests : IDisposable
     }
 
     [Fact]
+    public void The_slowest_tests_and_the_harness_times_of_every_test_process_show_where_the_time_went()
+    {
+        var dir = Run()
+            .Pass("Basic", "Yakiros.VmTests.BasicTests", "Quick", 1.2)
+            .Pass("Basic", "Yakiros.VmTests.InitDutyTests", "Backs_off", 27.7)
+            .Pass("Health", "Yakiros.VmTests.HealthTests", "Interval", 13.9)
+            .File("harness-times/Yakiros.VmTests.json",
+                """[{"kind": "boot", "count": 2, "seconds": 21.5}, {"kind": "restore", "count": 60, "seconds": 48.3}, {"kind": "wait", "count": 90, "seconds": 210}]""")
+            .File("harness-times/Yakiros.VmFixtures.Tests.json", """[{"kind": "boot", "count": 3, "seconds": 12.1}]""")
+            .Write();
+
+        var timing = Summarize(dir).Timing;
+
+        timing.Slowest.Select(t => (t.Test, t.Seconds)).Should().Equal(
+            ("InitDutyTests.Backs_off", 27.7), ("HealthTests.Interval", 13.9), ("BasicTests.Quick", 1.2));
+        timing.Harness.Should().Equal(new HarnessTime("boot", 5, 33.6), new HarnessTime("restore", 60, 48.3), new HarnessTime("wait", 90, 210));
+    }
+
+    [Fact]
     public void A_skip_of_a_marked_test_for_another_reason_is_a_plain_skip()
     {
         var dir = Run().Skip("Kexec", "Yakiros.VmTests.KexecTests", "Option_word", NoBuild, knownDefect: "YK-009").Write();

@@ -55,10 +55,12 @@ public class VmFixture : IAsyncLifetime
 
     private async Task<VirtualMachine> StartVmAsync(CancellationToken cancellationToken)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var vm = await VirtualMachine.StartAsync(Options, Request, HarnessLog.Write, cancellationToken);
         try
         {
             await OnStartedAsync(vm, cancellationToken);
+            HarnessTimes.Add(HarnessTimes.Boot, clock.Elapsed); // QEMU start to a guest ready for tests (settled, snapshot taken)
             return vm;
         }
         catch
@@ -98,5 +100,10 @@ public class VmFixture : IAsyncLifetime
     public virtual async Task DisposeAsync()
     {
         if (_vm is not null) await _vm.DisposeAsync();
+        if (Options.ResultsDir is { Length: > 0 } results)
+        {
+            try { HarnessTimes.Write(results, GetType().Assembly.GetName().Name ?? "tests"); }
+            catch (IOException e) { HarnessLog.Write($"could not write the harness times to {results}: {e.Message}"); }
+        }
     }
 }

@@ -52,7 +52,7 @@ public sealed class GraphCtl(GuestShell shell)
     /// takes seconds on a loaded emulator) is asked again until <see cref="BusyTimeout"/>; a frozen one fails at once.
     /// </summary>
     public Task<GraphStatus> StatusAsync(CancellationToken cancellationToken = default) =>
-        WaitForStatusAsync(_ => true, BusyTimeout, "a `status` reply", cancellationToken);
+        PollStatusAsync(_ => true, BusyTimeout, "a `status` reply", cancellationToken); // a request, not a wait for a condition
 
     /// <summary>How long a read-only request is repeated while PID 1 is busy elsewhere.</summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(20);
@@ -65,8 +65,11 @@ public sealed class GraphCtl(GuestShell shell)
         shell.RunAsync($"timeout {DefaultTimeout.TotalSeconds:0} {YakirosBuild.GraphctlGuestPath} {arguments}", DefaultTimeout + TimeSpan.FromSeconds(10), cancellationToken);
 
     /// <summary>Polls `status` until <paramref name="condition"/> holds; on the deadline, says what the last table showed.</summary>
-    public async Task<GraphStatus> WaitForStatusAsync(Func<GraphStatus, bool> condition, TimeSpan timeout, string what,
-        CancellationToken cancellationToken = default)
+    public Task<GraphStatus> WaitForStatusAsync(Func<GraphStatus, bool> condition, TimeSpan timeout, string what,
+        CancellationToken cancellationToken = default) =>
+        HarnessTimes.WaitAsync(() => PollStatusAsync(condition, timeout, what, cancellationToken));
+
+    private async Task<GraphStatus> PollStatusAsync(Func<GraphStatus, bool> condition, TimeSpan timeout, string what, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);

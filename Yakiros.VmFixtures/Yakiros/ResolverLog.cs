@@ -25,6 +25,13 @@ public sealed partial class ResolverLog(GuestShell shell)
         return Stamp().Match(last.Stdout) is { Success: true } m ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
     }
 
+    /// <summary>The guest's clock of these lines now: seconds since boot (/proc/uptime), to decide on a log line's time plus a period.</summary>
+    public async Task<double> NowAsync(CancellationToken cancellationToken = default)
+    {
+        var uptime = await shell.SucceedAsync("cut -d' ' -f1 /proc/uptime", CommandTimeout, cancellationToken);
+        return double.Parse(uptime.Stdout.Trim(), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The resolver's lines logged after <paramref name="cursor"/> (0: since boot).</summary>
     public async Task<IReadOnlyList<ResolverLogLine>> SinceAsync(double cursor, CancellationToken cancellationToken = default) =>
         Parse(await KernelLinesSinceAsync(cursor, cancellationToken));

@@ -35,6 +35,9 @@ public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper 
     /// <summary>The resolver's whole log since boot (boot-time evidence: mounts, cgroup set-up).</summary>
     protected Task<string> ResolverBootLogTextAsync() => Log.TextSinceAsync(0);
 
+    /// <summary>The guest's clock now, on the scale of the log lines' times (seconds since boot).</summary>
+    protected Task<double> GuestClockAsync() => Log.NowAsync();
+
     /// <summary>Waits until the resolver's log since this test began satisfies <paramref name="done"/>.</summary>
     protected Task<IReadOnlyList<ResolverLogLine>> WaitForLogAsync(Func<IReadOnlyList<ResolverLogLine>, bool> done, TimeSpan timeout, string what) =>
         Log.WaitForAsync(_logCursor, done, Scaled(timeout), what);
