@@ -284,7 +284,8 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
             () => state.Should().Be("gone",
                 "the resolver kills the instance it gave up on (SIGTERM, then SIGKILL after a grace period); pid {0} was still {1} at {2:F1} s, {3:F1} s after it gave up at {4:F1} s",
                 pid, state, uptime, uptime - gaveUpAt, gaveUpAt),
-            async () => $"{await ResolverLogTextAsync()}\ninstance pid {pid} that ignores SIGTERM, {uptime - gaveUpAt:F1} s (guest clock) after the resolver gave up on it: {state}");
+            async () => $"{await ResolverLogTextAsync()}\ninstance pid {pid} that ignores SIGTERM, " +
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{uptime - gaveUpAt:F1} s (guest clock) after the resolver gave up on it: {state}"));
     }
 
     private static async Task<string> WaitForZombieToGoAsync(VirtualMachine vm, int pid)

@@ -133,7 +133,7 @@ public static class KnownDefects
     public static readonly Defect NoKillAfterSigterm = new("YK-020", "A failed component is only sent SIGTERM: one that ignores it keeps running beside its restart",
         "src/component.c:1223-1226 (health FAILED: kill(pid, SIGTERM), pid = -1, no SIGKILL after a grace period), :60-65 (readiness timeout: SIGTERM only)",
         "A service that ignores SIGTERM survives health FAILED and readiness timeout untracked; the resolver starts another instance next to it.",
-        Sources.Proc, @"(?s)component '(stubborn-health|never-ready)' (failed after \d+ consecutive health failures - restarting|readiness timeout after \d+ seconds).*\ninstance pid \d+ that ignores SIGTERM, \d+ s later: alive$");
+        Sources.Proc, @"(?s)component '(stubborn-health|never-ready)' (failed after \d+ consecutive health failures - restarting|readiness timeout after \d+ seconds).*\ninstance pid \d+ that ignores SIGTERM, \d+\.\d s \(guest clock\) after the resolver gave up on it: alive$");
 
     public static readonly Defect ReloadPublishesRunningOneshot = new("YK-021", "A reload publishes the capabilities of a oneshot that is still running",
         "src/graph-resolver.c:131-146 (after a reload every component restored as ACTIVE or DONE re-registers its provides; a running oneshot is ACTIVE; restart and readiness timers are zeroed by the re-parse)",
