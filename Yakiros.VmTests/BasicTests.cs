@@ -10,7 +10,7 @@ namespace Yakiros.VmTests;
 [Collection(YakirosCollection.Name)]
 public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task PID_1_is_graph_resolver()
     {
         var (vm, _) = await GuestAsync();
@@ -23,7 +23,7 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
         Output.WriteLine(Fixture.Boot.Describe());
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     [Trait("KnownDefect", "YK-001")]
     public async Task PID_1_answered_throughout_boot_although_its_children_exited()
     {
@@ -35,7 +35,7 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
         }, Fixture.Boot.Pid1Unresponsive ?? "(PID 1 answered)");
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task The_control_socket_answers_status_with_a_table_and_a_summary()
     {
         var (_, ctl) = await GuestAsync();
@@ -46,7 +46,7 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
         status.Summary.Should().Be(status.SummaryFromRows(), "the summary counts the rows (active = ACTIVE + DONE, starting = STARTING + READY_WAIT):\n{0}", status.Raw);
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task Every_boot_component_is_loaded_and_parsed_exactly_once()
     {
         var (_, ctl) = await GuestAsync();
@@ -57,7 +57,7 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
             status.Components.Count(c => c.Name == component.Name).Should().Be(1, $"{component.File} defines '{component.Name}':\n{status.Raw}");
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task Every_boot_service_is_active_every_oneshot_done_and_none_failed()
     {
         var (_, ctl) = await GuestAsync();
@@ -69,7 +69,7 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
         status.Components.Where(c => c.State == "FAILED").Should().BeEmpty(status.Raw);
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     [Trait("KnownDefect", "YK-002")]
     public async Task The_graphctl_binary_reaches_the_resolver_without_a_manual_symlink()
     {
@@ -85,7 +85,7 @@ public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelp
         }, result.Stdout + result.Stderr);
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     [Trait("KnownDefect", "YK-003")]
     public async Task The_init_mounts_run_and_dev_pts()
     {

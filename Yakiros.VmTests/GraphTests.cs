@@ -12,7 +12,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
 {
     private const string RuntimeComponents = "/usr/share/yakiros-tests/runtime-components";
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task Check_cycles_reports_no_cycle_in_the_boot_graph()
     {
         var (_, ctl) = await GuestAsync();
@@ -71,7 +71,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         }, reply);
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task Analyze_counts_equal_the_actual_component_set()
     {
         var (_, ctl) = await GuestAsync();
@@ -89,7 +89,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         analysis.CyclesReported.Should().BeFalse("the boot graph is acyclic:\n{0}", analysis.Raw);
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     [Trait("KnownDefect", "YK-006")]
     public async Task Analyze_reports_the_longest_requires_chain_as_max_depth()
     {
@@ -120,7 +120,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
             analysis.Raw);
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task Tree_and_rdeps_agree_with_the_TOML_requires_and_provides()
     {
         var (_, ctl) = await GuestAsync();
@@ -145,7 +145,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
     private static readonly string[] KernelCapabilities =
         ["kernel.syscalls", "kernel.memory", "kernel.scheduling", "filesystem.proc", "filesystem.sys", "filesystem.dev", "filesystem.run", "filesystem.devpts"];
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task Caps_lists_every_capability_with_its_provider_and_state_and_the_total_counts_them()
     {
         var (_, ctl) = await GuestAsync();
@@ -162,7 +162,7 @@ public sealed class GraphTests(YakirosVmFixture fixture, ITestOutputHelper outpu
         caps.Should().Contain($"Total: {rows.Count} capabilities ({rows.Count} up, 0 down)", "the total counts the rows");
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task The_DOT_output_parses_and_has_exactly_the_expected_edges()
     {
         var (_, ctl) = await GuestAsync();

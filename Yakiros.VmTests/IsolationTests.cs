@@ -21,7 +21,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
 
     private string CgroupDir => "/sys/fs/cgroup/graph/" + (Definition.Value("resources", "cgroup")?.Trim('/') ?? Service);
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     public async Task The_service_runs_in_its_own_cgroup_at_the_YakirOS_path()
     {
         var (vm, ctl) = await GuestAsync();
@@ -32,7 +32,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         cgroup.Stdout.Trim().Should().Be($"0::{CgroupDir["/sys/fs/cgroup".Length..]}");
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     [Trait("KnownDefect", "YK-007")]
     public async Task Memory_cpu_and_pids_limits_hold_the_configured_values()
     {
@@ -129,7 +129,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         }, ResolverBootLogTextAsync);
     }
 
-    [GuestFact]
+    [GuestFact(ReadsOnly = true)]
     [Trait("KnownDefect", "YK-014")]
     public async Task PID_mount_and_UTS_namespaces_differ_from_PID_1_and_the_hostname_is_configured()
     {

@@ -68,6 +68,24 @@ public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper 
         if (findings.Count > 0)
             throw new VmException("The guest's kernel logged a crash during this test that no assertion looked at:\n" +
                                   string.Join('\n', findings.Select(f => $"  {f.Kind}: {f.Line}")));
+        if (GuestTestCase.CurrentReadsOnly) await ProveUnchangedAsync(_vm, kernel);
+    }
+
+    /// <summary>After a test declared <see cref="GuestFactAttribute.ReadsOnly"/>: when the guest is provably as clean as the snapshot, the next test skips its restore.</summary>
+    private async Task ProveUnchangedAsync(VirtualMachine vm, string kernelLines)
+    {
+        try
+        {
+            var after = await CleanStateProof.FingerprintAsync(vm, new GraphCtl(vm.Shell));
+            if (CleanStateProof.Difference(Fixture.CleanFingerprint, after, kernelLines, Fixture.Components.Select(c => c.Name).ToHashSet()) is { } difference)
+                HarnessLog.Write($"{GetType().Name}: a read-only test left the guest changed, so the next test restores ({difference})");
+            else
+                Fixture.MarkUnchanged();
+        }
+        catch (VmException e)
+        {
+            HarnessLog.Write($"{GetType().Name}: no proof that the guest is unchanged ({e.Message.Split('\n')[0]}); the next test restores");
+        }
     }
 
     private ResolverLog Log => new((_vm ?? throw new InvalidOperationException("call GuestAsync first")).Shell);

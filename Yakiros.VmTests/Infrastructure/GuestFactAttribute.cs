@@ -10,7 +10,15 @@ namespace Yakiros.VmTests.Infrastructure;
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
 [XunitTestCaseDiscoverer("Yakiros.VmTests.Infrastructure.GuestFactDiscoverer", "Yakiros.VmTests")]
-public sealed class GuestFactAttribute : SkippableFactAttribute;
+public sealed class GuestFactAttribute : SkippableFactAttribute
+{
+    /// <summary>
+    /// The test only reads the guest (status, replies, /proc, cgroupfs). Such tests run first in their class, and after
+    /// one the harness fingerprints the guest (<see cref="CleanStateProof"/>): when nothing changed, the next test
+    /// starts without a restore. A fingerprint that differs only costs the restore it would have saved.
+    /// </summary>
+    public bool ReadsOnly { get; set; }
+}
 
 /// <summary>Something that can tell, after a failure, what the guest looked like.</summary>
 public interface IFailureArtifactSource
@@ -24,7 +32,8 @@ public sealed class GuestFactDiscoverer(IMessageSink diagnosticMessageSink) : IX
     public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute)
     {
         yield return new GuestTestCase(SkippableFactDiscoverer.GetSkippableExceptionNames(factAttribute), diagnosticMessageSink,
-            discoveryOptions.MethodDisplayOrDefault(), discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod);
+            discoveryOptions.MethodDisplayOrDefault(), discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod,
+            factAttribute.GetNamedArgument<bool>(nameof(GuestFactAttribute.ReadsOnly)));
     }
 }
 
@@ -35,14 +44,37 @@ public sealed class GuestTestCase : SkippableFactTestCase
     {
     }
 
-    public GuestTestCase(string[] skippingExceptionNames, IMessageSink diagnosticMessageSink, TestMethodDisplay display, TestMethodDisplayOptions displayOptions, ITestMethod testMethod)
+    public GuestTestCase(string[] skippingExceptionNames, IMessageSink diagnosticMessageSink, TestMethodDisplay display, TestMethodDisplayOptions displayOptions,
+        ITestMethod testMethod, bool readsOnly)
         : base(skippingExceptionNames, diagnosticMessageSink, display, displayOptions, testMethod)
     {
+        ReadsOnly = readsOnly;
+    }
+
+    /// <summary>Declared with <see cref="GuestFactAttribute.ReadsOnly"/>.</summary>
+    public bool ReadsOnly { get; private set; }
+
+    /// <summary>True while a test declared <see cref="GuestFactAttribute.ReadsOnly"/> runs (its constructor, body and disposal).</summary>
+    public static bool CurrentReadsOnly => Current.Value;
+
+    private static readonly AsyncLocal<bool> Current = new();
+
+    public override void Serialize(IXunitSerializationInfo data)
+    {
+        base.Serialize(data);
+        data.AddValue(nameof(ReadsOnly), ReadsOnly);
+    }
+
+    public override void Deserialize(IXunitSerializationInfo data)
+    {
+        base.Deserialize(data);
+        ReadsOnly = data.GetValue<bool>(nameof(ReadsOnly));
     }
 
     public override Task<RunSummary> RunAsync(IMessageSink diagnosticMessageSink, IMessageBus messageBus, object[] constructorArguments,
         ExceptionAggregator aggregator, CancellationTokenSource cancellationTokenSource)
     {
+        Current.Value = ReadsOnly; // flows into the test's run only
         var source = constructorArguments.OfType<IFailureArtifactSource>().FirstOrDefault();
         var bus = source is null ? messageBus : new FailureArtifactBus(messageBus, source);
         return base.RunAsync(diagnosticMessageSink, bus, constructorArguments, aggregator, cancellationTokenSource);
@@ -81,4 +113,15 @@ internal sealed class FailureArtifactBus(IMessageBus inner, IFailureArtifactSour
     public void Dispose()
     {
     }
+}
+
+/// <summary>
+/// Runs the tests of a class that only read the guest first (then the others), each group by name: after the first
+/// read-only test has its clean guest, the next ones can start without a restore (see <see cref="CleanStateProof"/>).
+/// </summary>
+public sealed class ReadOnlyFirstOrderer : ITestCaseOrderer
+{
+    public IEnumerable<TTestCase> OrderTestCases<TTestCase>(IEnumerable<TTestCase> testCases) where TTestCase : ITestCase =>
+        testCases.OrderBy(t => t is GuestTestCase { ReadsOnly: true } ? 0 : 1).ThenBy(t => t.TestMethod.Method.Name, StringComparer.Ordinal)
+            .ThenBy(t => t.DisplayName, StringComparer.Ordinal);
 }

@@ -1,0 +1,4 @@
+using Yakiros.VmTests.Infrastructure;
+
+// In each class, the tests that only read the guest run first, so that they can share one clean guest (see CleanStateProof).
+[assembly: TestCaseOrderer("Yakiros.VmTests.Infrastructure." + nameof(ReadOnlyFirstOrderer), "Yakiros.VmTests")]
