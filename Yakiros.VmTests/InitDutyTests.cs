@@ -25,8 +25,9 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
     public async Task A_dependent_starts_only_after_its_provider_is_ready_and_unmet_requires_start_nothing()
     {
         var (vm, ctl) = await GuestAsync();
+        // The provider stays not ready until the test releases it, so READY_WAIT is seen however slow the host is.
         var provider = ProbeServices.Service("gate-provider", "gate.provider", ["kernel.memory"],
-            body: "sleep 3\necho \"ready $(date +%s.%N) $$\" >> $DIR/events\ntouch $DIR/ready",
+            body: "while [ ! -e $DIR/release ]; do sleep 0.2; done\necho \"ready $(date +%s.%N) $$\" >> $DIR/events\ntouch $DIR/ready",
             lifecycle: $"readiness_file = \"{ProbeServices.Dir("gate-provider")}/ready\"\nreadiness_timeout = 60");
         var dependent = ProbeServices.Service("gate-dependent", "gate.dependent", ["gate.provider"]);
         var unmet = ProbeServices.Service("gate-unmet", "gate.unmet", ["gate.nobody-provides-this"]);
@@ -34,6 +35,7 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
         await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(), unmet, dependent, provider);
         var waiting = await ctl.WaitForStatusAsync(s => s.Find("gate-provider")?.State == "READY_WAIT", Scaled(TimeSpan.FromSeconds(10)),
             "gate-provider waiting for its readiness file (READY_WAIT)");
+        await vm.Shell.SucceedAsync($"touch {ProbeServices.Dir("gate-provider")}/release");
         var active = await ctl.WaitForStatusAsync(s => s.Find("gate-dependent") is { State: "ACTIVE", Pid: not null }, Scaled(TimeSpan.FromSeconds(30)),
             "gate-dependent ACTIVE once gate-provider is ready");
 
@@ -159,7 +161,8 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
         var (vm, ctl) = await GuestAsync();
         await ProbeServices.InstallAsync(vm,
             ProbeServices.Service("early-dependent", "early.dependent", ["early.job"]),
-            ProbeServices.Service("early-job", "early.job", ["kernel.memory"], body: "sleep 8\nexit 1", type: "oneshot"));
+            // The job runs until the test ends (however slow the host), then would fail.
+            ProbeServices.Service("early-job", "early.job", ["kernel.memory"], body: "while [ ! -e $DIR/release ]; do sleep 0.2; done\nexit 1", type: "oneshot"));
         await ProbeServices.WaitForStartsAsync(vm, "early-job", 1, Scaled(TimeSpan.FromSeconds(10)));
 
         // Any change in /etc/graph.d makes YakirOS reload every component, while the oneshot is still running.
@@ -168,7 +171,7 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
         var job = (await ctl.StatusAsync())["early-job"];
 
         Output.WriteLine($"{job}\n{caps}");
-        job.State.Should().Be("ACTIVE", "the oneshot (sleep 8) is still running");
+        job.State.Should().Be("ACTIVE", "the oneshot is still running (it waits for a release that never comes)");
         await ExpectDefectAsync(KnownDefects.ReloadPublishesRunningOneshot, () =>
         {
             caps.Should().NotMatchRegex(@"early\.job\s+UP", "a oneshot provides its capabilities only when it exits 0:\n{0}", caps);
@@ -181,16 +184,17 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
     public async Task An_orphan_of_a_service_is_reparented_to_PID_1_and_reaped_by_it()
     {
         var (vm, ctl) = await GuestAsync();
-        // The service's child forks `sleep 4` and exits at once: the sleep is an orphan, and when it exits, PID 1 must reap it.
+        // The service's child forks `sleep 600` and exits at once: the sleep is an orphan. The test ends it; PID 1 must reap it.
         await ProbeServices.InstallAsync(vm, ProbeServices.Service("orphan-maker", "orphan.maker", ["kernel.memory"],
-            body: "sh -c \"sleep 4 & echo \\$! > $DIR/orphan.pid\""));
+            body: "sh -c \"sleep 600 & echo \\$! > $DIR/orphan.pid\""));
         var pidFile = $"{ProbeServices.Dir("orphan-maker")}/orphan.pid";
         await vm.Shell.WaitUntilSucceedsAsync($"test -s {pidFile}", Scaled(TimeSpan.FromSeconds(15)));
         var orphan = int.Parse((await vm.Shell.SucceedAsync($"cat {pidFile}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
         var whileAlive = await ProbeServices.ProcessAsync(vm, orphan);
-        await Deadline.PollAsync(async _ => !(await ProbeServices.ProcessAsync(vm, orphan)).State.StartsWith('S'), Scaled(TimeSpan.FromSeconds(15)),
-            TimeSpan.FromMilliseconds(250), () => $"the orphan {orphan} (sleep 4) did not end");
+        await vm.Shell.SucceedAsync($"kill {orphan}");
+        await Deadline.PollAsync(async _ => (await ProbeServices.ProcessAsync(vm, orphan)).State is "gone" or ['Z', ..], Scaled(TimeSpan.FromSeconds(15)),
+            TimeSpan.FromMilliseconds(250), () => $"the orphan {orphan} (sleep 600) did not end after SIGTERM");
         var after = await WaitForZombieToGoAsync(vm, orphan);
 
         Output.WriteLine($"orphan {orphan}: while running {whileAlive.State}, parent {whileAlive.ParentPid}; afterwards {after}");
