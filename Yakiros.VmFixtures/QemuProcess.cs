@@ -7,7 +7,7 @@ namespace Yakiros.VmFixtures;
 /// input is a pipe from this process: when the test host ends in any way (return, crash, SIGKILL), the kernel
 /// closes the pipe, the guard reads end-of-file and SIGKILLs QEMU, unless the run folder holds the keep marker.
 /// </summary>
-public sealed class QemuProcess : IAsyncDisposable
+public sealed class QemuProcess : IQemuProcess
 {
     // $1 = QEMU pid file, $2 = QEMU log, $3 = keep marker, then the QEMU command.
     private const string GuardScript = """
@@ -60,14 +60,20 @@ public sealed class QemuProcess : IAsyncDisposable
         File.WriteAllText(run.QemuLog, $"# {qemuBinary} {string.Join(' ', arguments)}\n");
         var guard = Process.Start(start) ?? throw new VmException("Could not start /bin/sh to run QEMU.");
         var qemu = new QemuProcess(guard, run);
-        // The pid file appears as soon as the guard has forked QEMU.
-        var deadline = Stopwatch.StartNew();
-        while (qemu.QemuPid is null && deadline.Elapsed < TimeSpan.FromSeconds(10) && !qemu.HasExited)
-        {
-            if (File.Exists(run.QemuPidFile) && int.TryParse(File.ReadAllText(run.QemuPidFile).Trim(), out var pid)) qemu.QemuPid = pid;
-            else await Task.Delay(10, cancellationToken);
-        }
+        qemu.QemuPid = await ReadPidAsync(run, () => qemu.HasExited, cancellationToken);
         return qemu;
+    }
+
+    /// <summary>QEMU's pid from the run's pid file, which appears as soon as the launcher has forked QEMU (null if it never does).</summary>
+    internal static async Task<int?> ReadPidAsync(RunDirectory run, Func<bool> exited, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(10) && !exited())
+        {
+            if (File.Exists(run.QemuPidFile) && int.TryParse(File.ReadAllText(run.QemuPidFile).Trim(), out var pid)) return pid;
+            await Task.Delay(10, cancellationToken);
+        }
+        return null;
     }
 
     /// <summary>Stops QEMU: politely through <paramref name="polite"/> (QMP quit), then SIGTERM, then SIGKILL.</summary>
@@ -108,7 +114,7 @@ public sealed class QemuProcess : IAsyncDisposable
         try { return _guard.ExitCode; } catch (InvalidOperationException) { return -1; }
     }
 
-    private static string ReadShared(string path)
+    internal static string ReadShared(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         return new StreamReader(stream).ReadToEnd();
