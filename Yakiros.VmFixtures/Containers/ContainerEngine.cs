@@ -28,6 +28,8 @@ public sealed record ContainerEngine(Uri Endpoint, string Version, Version ApiVe
     public static async Task<(ContainerEngine? Engine, string? Problem)> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var endpoint = ConfiguredEndpoint();
+        if (endpoint.Scheme == "unix" && !File.Exists(endpoint.AbsolutePath))
+            return (null, $"no Docker engine: there is no socket {endpoint.AbsolutePath}");
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         try

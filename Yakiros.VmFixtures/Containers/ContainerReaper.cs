@@ -67,6 +67,7 @@ public static class ContainerReaper
             File.WriteAllText(file, $"{Environment.ProcessId}\n");
             _beater = new Thread(() => Beat(file)) { IsBackground = true, Name = "yakiros-vmhost-heartbeat" };
             _beater.Start();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { File.Delete(file); } catch (IOException) { } };
             _heartbeat = file;
             return file;
         }
