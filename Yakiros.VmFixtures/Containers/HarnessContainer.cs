@@ -39,6 +39,7 @@ public sealed class HarnessContainer : IAsyncDisposable
         string purpose, CancellationToken cancellationToken)
     {
         engine.ConfigureTestcontainers();
+        Directory.CreateDirectory(runsDir);
         var heartbeat = ContainerReaper.StartHeartbeat(runsDir);
         var name = $"yakiros-{purpose}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40].TrimEnd('-');
         var keep = Path.Combine(runsDir, $"{name}.keep");
@@ -63,7 +64,8 @@ public sealed class HarnessContainer : IAsyncDisposable
                 if (mounts.Kvm)
                     p.HostConfig.Devices = [new Docker.DotNet.Models.DeviceMapping { PathOnHost = "/dev/kvm", PathInContainer = "/dev/kvm", CgroupPermissions = "rwm" }];
             });
-        foreach (var dir in mounts.ReadWrite) builder = builder.WithBindMount(dir, dir, AccessMode.ReadWrite);
+        // The heartbeat lives in the runs folder: the watcher must see it.
+        foreach (var dir in mounts.ReadWrite.Append(runsDir).Distinct()) builder = builder.WithBindMount(dir, dir, AccessMode.ReadWrite);
         foreach (var dir in mounts.ReadOnly) builder = builder.WithBindMount(dir, dir, AccessMode.ReadOnly);
         var container = builder.Build();
         var clock = Stopwatch.StartNew();
