@@ -50,7 +50,7 @@ public sealed class VirtualMachine : IAsyncDisposable
     public bool HasExited => _qemu.HasExited;
 
     /// <summary>Where QEMU runs: the host, or a container (see the VmHost option).</summary>
-    public string HostDescription => _host.Description;
+    public IVmHost Host => _host;
 
     /// <summary>True once this VM owns its host (after boot): disposing the VM then disposes the host (its container).</summary>
     private bool _ownsHost;
