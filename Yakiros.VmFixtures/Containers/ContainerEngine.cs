@@ -24,10 +24,10 @@ public sealed record ContainerEngine(Uri Endpoint, string Version, Version ApiVe
     public static Uri ConfiguredEndpoint() =>
         new(Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } host ? host : DefaultSocket);
 
-    /// <summary>The engine at DOCKER_HOST (or the default socket), or null with why it did not answer.</summary>
-    public static async Task<(ContainerEngine? Engine, string? Problem)> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>The engine at <paramref name="endpoint"/> (default DOCKER_HOST, or the default socket), or null with why it did not answer.</summary>
+    public static async Task<(ContainerEngine? Engine, string? Problem)> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken, Uri? endpoint = null)
     {
-        var endpoint = ConfiguredEndpoint();
+        endpoint ??= ConfiguredEndpoint();
         if (endpoint.Scheme == "unix" && !File.Exists(endpoint.AbsolutePath))
             return (null, $"no Docker engine: there is no socket {endpoint.AbsolutePath}");
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -46,7 +46,7 @@ public sealed class ContainerImages(ContainerEngine engine, VmOptions options, A
             var name = $"{repository}:{key}";
             if (await IdOfAsync(client, name, cancellationToken) is null)
             {
-                log($"building the container image {name} from container/{dockerfile} on {baseName} (once; a few minutes with the vfs driver)");
+                log($"building the container image {name} from container/{dockerfile} on {baseName} (once per Dockerfile and base: 1-3 minutes)");
                 var clock = Stopwatch.StartNew();
                 var image = new ImageFromDockerfileBuilder()
                     .WithDockerEndpoint(engine.Endpoint.ToString())
