@@ -79,18 +79,7 @@ public sealed class QemuProcess : IQemuProcess
     /// <summary>Stops QEMU: politely through <paramref name="polite"/> (QMP quit), then SIGTERM, then SIGKILL.</summary>
     public async Task StopAsync(Func<CancellationToken, Task>? polite, TimeSpan grace)
     {
-        if (HasExited) return;
-        if (polite is not null)
-        {
-            using var quit = new CancellationTokenSource(grace);
-            try
-            {
-                await polite(quit.Token);
-                await Exited.WaitAsync(quit.Token);
-                return;
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or VmException or System.Net.Sockets.SocketException) { }
-        }
+        if (HasExited || await StoppedPolitelyAsync(this, polite, grace)) return;
         foreach (var signal in (int[])[SigTerm, SigKill])
         {
             if (QemuPid is { } pid) _ = Kill(pid, signal);
@@ -102,6 +91,26 @@ public sealed class QemuProcess : IQemuProcess
             catch (TimeoutException) { }
         }
         try { _guard.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+    }
+
+    /// <summary>
+    /// True when <paramref name="polite"/> (QMP quit) ended <paramref name="qemu"/> within <paramref name="grace"/>;
+    /// false when there is no polite way or it did not work (the caller then signals QEMU).
+    /// </summary>
+    internal static async Task<bool> StoppedPolitelyAsync(IQemuProcess qemu, Func<CancellationToken, Task>? polite, TimeSpan grace)
+    {
+        if (polite is null) return false;
+        using var quit = new CancellationTokenSource(grace);
+        try
+        {
+            await polite(quit.Token);
+            await qemu.Exited.WaitAsync(quit.Token);
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or VmException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     private const int SigTerm = 15, SigKill = 9;

@@ -45,18 +45,7 @@ public sealed class ContainerQemuProcess : IQemuProcess
 
     public async Task StopAsync(Func<CancellationToken, Task>? polite, TimeSpan grace)
     {
-        if (HasExited) return;
-        if (polite is not null)
-        {
-            using var quit = new CancellationTokenSource(grace);
-            try
-            {
-                await polite(quit.Token);
-                await Exited.WaitAsync(quit.Token);
-                return;
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or VmException or System.Net.Sockets.SocketException) { }
-        }
+        if (HasExited || await QemuProcess.StoppedPolitelyAsync(this, polite, grace)) return;
         foreach (var signal in (string[])["TERM", "KILL"])
         {
             if (QemuPid is not { } pid) break;
