@@ -60,6 +60,48 @@ public sealed class ContainerGuardTests(ITestOutputHelper output)
         }
     }
 
+    [SkippableFact]
+    public async Task Where_the_owner_cannot_be_seen_a_stale_heartbeat_alone_ends_the_container()
+    {
+        var engine = await ContainerEngineFact.RequireAsync();
+        var options = VmOptionsLoader.Load();
+        var image = await new ContainerImages(engine, options, output.WriteLine).EnsureVmHostAsync(CancellationToken.None);
+        using var client = engine.CreateClient();
+        Directory.CreateDirectory(options.ResolvedRunsDir);
+        var heartbeat = Path.Combine(options.ResolvedRunsDir, $"heartbeat-test-{Guid.NewGuid():N}");
+        File.WriteAllText(heartbeat, "");
+        var name = $"yakiros-heartbeat-{Guid.NewGuid():N}"[..34];
+        // As on an engine in another kernel (Docker Desktop): no owner pid to watch, only the heartbeat file.
+        var created = await client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = image, Name = name, Labels = new Dictionary<string, string>(ContainerReaper.OwnerLabels()),
+            Entrypoint = ["/bin/sh", "-c", ContainerReaper.WatcherScript, "watcher"],
+            Cmd = [heartbeat, heartbeat + ".keep", ContainerReaper.StaleSeconds.ToString(), "", "", "another-kernel"],
+            HostConfig = new HostConfig { NetworkMode = "none", AutoRemove = true, Binds = [$"{options.ResolvedRunsDir}:{options.ResolvedRunsDir}"] },
+        });
+        try
+        {
+            await client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters());
+            var beating = Task.Run(async () =>
+            {
+                for (var i = 0; i < 3 * ContainerReaper.StaleSeconds / 2; i++) { File.SetLastWriteTimeUtc(heartbeat, DateTime.UtcNow); await Task.Delay(1000); }
+            });
+            await beating;
+            (await ExistsAsync(client, name)).Should().BeTrue("the container lives while the heartbeat beats, past the staleness limit");
+
+            var waited = await GuardDemoHost.WaitUntilAsync(async () => !await ExistsAsync(client, name), TimeSpan.FromSeconds(ContainerReaper.StaleSeconds + 15));
+
+            (await ExistsAsync(client, name)).Should().BeFalse($"the heartbeat stopped {waited.TotalSeconds:F1} s ago: the container must end and remove itself");
+            output.WriteLine($"container gone {waited.TotalSeconds:F1} s after the last heartbeat (limit {ContainerReaper.StaleSeconds} s)");
+        }
+        finally
+        {
+            File.Delete(heartbeat);
+            if (await ExistsAsync(client, name))
+                await client.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true });
+        }
+    }
+
     private static async Task<bool> ExistsAsync(Docker.DotNet.DockerClient client, string name)
     {
         var list = await client.Containers.ListContainersAsync(new ContainersListParameters
