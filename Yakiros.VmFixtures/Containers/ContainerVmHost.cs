@@ -37,7 +37,7 @@ public sealed class ContainerVmHost : IVmHost
         await SweepAsync(engine, options, log, cancellationToken);
         var image = await new ContainerImages(engine, options, log).EnsureVmHostAsync(cancellationToken);
         var kvm = options.Accelerator != Accelerator.Tcg && AcceleratorProbe.CanOpenKvm();
-        var container = await HarnessContainer.StartAsync(engine, image, Mounts(options) with { Kvm = kvm }, options.ResolvedRunsDir, "vm", cancellationToken);
+        var container = await HarnessContainer.StartAsync(engine, image, Mounts(options) with { Kvm = kvm, CpuShares = 1024L * (options.Cpus + 1) }, options.ResolvedRunsDir, "vm", cancellationToken);
         log($"container {container.Name} started in {container.StartTime.TotalSeconds:F2} s from {image}{(kvm ? ", with /dev/kvm" : "")}");
         return new ContainerVmHost(options, engine, log, image, container);
     }
@@ -51,11 +51,11 @@ public sealed class ContainerVmHost : IVmHost
     }
 
     /// <summary>The image cache and runs folder (read-write) and guest-config (read-only), each at its host path.</summary>
-    public static ContainerMounts Mounts(VmOptions options)
+    public static ContainerSetup Mounts(VmOptions options)
     {
         Directory.CreateDirectory(options.ResolvedCacheDir);
         Directory.CreateDirectory(options.ResolvedRunsDir);
-        return new ContainerMounts([options.ResolvedCacheDir, options.ResolvedRunsDir], [GuestConfigLocator.Find(options)]);
+        return new ContainerSetup([options.ResolvedCacheDir, options.ResolvedRunsDir], [GuestConfigLocator.Find(options)]);
     }
 
     public Task<GuestImage> EnsureImageAsync(CancellationToken cancellationToken) =>

@@ -35,7 +35,7 @@ public sealed class HarnessContainer : IAsyncDisposable
     /// <summary>Create and start, until Testcontainers saw it running: the container's own start cost.</summary>
     public TimeSpan StartTime { get; }
 
-    public static async Task<HarnessContainer> StartAsync(ContainerEngine engine, string image, ContainerMounts mounts, string runsDir,
+    public static async Task<HarnessContainer> StartAsync(ContainerEngine engine, string image, ContainerSetup setup, string runsDir,
         string purpose, CancellationToken cancellationToken)
     {
         engine.ConfigureTestcontainers();
@@ -54,19 +54,20 @@ public sealed class HarnessContainer : IAsyncDisposable
             .WithEntrypoint("/bin/sh", "-c", ContainerReaper.WatcherScript, "yakiros-vmhost-watcher")
             .WithCommand([.. ContainerReaper.WatcherArguments(heartbeat, keep)])
             .WithEnvironment("HOME", "/tmp")
-            .WithPrivileged(mounts.Privileged)
+            .WithPrivileged(setup.Privileged)
             .WithCreateParameterModifier(p =>
             {
                 p.User = user;
                 p.HostConfig ??= new Docker.DotNet.Models.HostConfig();
                 p.HostConfig.NetworkMode = "host";
                 p.HostConfig.PidMode = "host"; // QEMU's pid is a host pid; the watcher sees its owner die
-                if (mounts.Kvm)
+                if (setup.CpuShares is { } shares) p.HostConfig.CPUShares = shares;
+                if (setup.Kvm)
                     p.HostConfig.Devices = [new Docker.DotNet.Models.DeviceMapping { PathOnHost = "/dev/kvm", PathInContainer = "/dev/kvm", CgroupPermissions = "rwm" }];
             });
         // The heartbeat lives in the runs folder: the watcher must see it.
-        foreach (var dir in mounts.ReadWrite.Append(runsDir).Distinct()) builder = builder.WithBindMount(dir, dir, AccessMode.ReadWrite);
-        foreach (var dir in mounts.ReadOnly) builder = builder.WithBindMount(dir, dir, AccessMode.ReadOnly);
+        foreach (var dir in setup.ReadWrite.Append(runsDir).Distinct()) builder = builder.WithBindMount(dir, dir, AccessMode.ReadWrite);
+        foreach (var dir in setup.ReadOnly) builder = builder.WithBindMount(dir, dir, AccessMode.ReadOnly);
         var container = builder.Build();
         var clock = Stopwatch.StartNew();
         try

@@ -62,7 +62,7 @@ public static class SourceBuild
             var logFile = Path.Combine(options.ResolvedCacheDir, "yakiros-builds", $"{key}.log");
             ProcessRunner.Outcome outcome;
             var lines = new List<string>();
-            await using (var container = await HarnessContainer.StartAsync(engine, image, new ContainerMounts([work], []), options.ResolvedRunsDir, "make", deadline.Token))
+            await using (var container = await HarnessContainer.StartAsync(engine, image, new ContainerSetup([work], []), options.ResolvedRunsDir, "make", deadline.Token))
                 outcome = await container.ExecAsync(["make", "-C", work, .. Targets], deadline.Token, lines.Add, tailLines: 60);
             await File.WriteAllLinesAsync(logFile, lines, deadline.Token);
             if (outcome.ExitCode != 0 || Targets.Any(t => !File.Exists(Path.Combine(work, t))))
