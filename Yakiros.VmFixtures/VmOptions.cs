@@ -27,6 +27,9 @@ public sealed class VmOptions
     /// <summary>The folder that holds a built <c>graph-resolver</c> and <c>graphctl</c> (used by the YakirOS categories).</summary>
     public string? BuildDir { get; set; }
 
+    /// <summary>Extra words for `make` when BuildDir is an unbuilt source checkout, e.g. <c>CFLAGS="-O2 -std=c11 -Isrc"</c>.</summary>
+    public string MakeArguments { get; set; } = "";
+
     /// <summary>Report known YakirOS defects as known (skipped with the defect id) rather than as raw failures.</summary>
     public bool KnownDefectMarkers { get; set; } = true;
 

@@ -13,6 +13,7 @@ try
         "prepare" => await Prepare.RunAsync(options, args.Contains("--dry-run"), interrupt.Token),
         "bench" => await Benchmark.RunAsync(options, args.Skip(1).ToArray(), interrupt.Token),
         "engine" => await EngineCheck.RunAsync(interrupt.Token),
+        "build-yakiros" => await SourceBuildCommand.RunAsync(options, args.ElementAtOrDefault(1), interrupt.Token),
         "guard-demo" => await GuardDemo.RunAsync(options, args.Contains("--container"), interrupt.Token),
         "summary" => ResultSummary.Run(args.ElementAtOrDefault(1) ?? "TestResults"),
         "dashboard" when args.Length > 1 => Dashboard.Run(args[1]),
@@ -39,6 +40,8 @@ static int Usage()
           bench [--cold] [--rounds N]
                                measure image build, boot-to-SSH, command latency and restore against a cold boot
           engine               say whether a Docker engine answers (DOCKER_HOST or /var/run/docker.sock)
+          build-yakiros <dir>  build a YakirOS source checkout in a container of the guest's distribution
+                               (as the tests do when YAKIROS_BUILDDIR is an unbuilt checkout)
           summary <results-dir>
                                one-screen summary of the JUnit results of a run, then writes its
                                summary.json and dashboard.html (and the results root's dashboard.html)

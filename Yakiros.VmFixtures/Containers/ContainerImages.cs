@@ -37,6 +37,7 @@ public sealed class ContainerImages(ContainerEngine engine, VmOptions options, A
     {
         var path = Path.Combine(ContainerDir, dockerfile);
         if (!File.Exists(path)) throw new VmConfigurationException($"{path} is missing: the container images are built from it (restore it from the repository).");
+        engine.ConfigureTestcontainers();
         await OneBuild.WaitAsync(cancellationToken);
         try
         {
@@ -73,7 +74,7 @@ public sealed class ContainerImages(ContainerEngine engine, VmOptions options, A
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     throw new VmException($"Building the container image {name} from {path} failed: {e.GetBaseException().Message}. " +
-                                          "The image installs Debian packages with apt: the engine's build needs the Debian mirror.", e);
+                                          "(Where apt failed: the image installs Debian packages, so the engine's build needs the Debian mirror.)", e);
                 }
                 if (await IdOfAsync(client, name, cancellationToken) is null)
                     throw new VmException($"Docker reported building {name} from {path}, but the engine has no such image; see the engine's log.");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Yakiros.VmFixtures.Containers;
 
 namespace Yakiros.VmFixtures.Yakiros;
@@ -10,7 +11,7 @@ namespace Yakiros.VmFixtures.Yakiros;
 /// binaries are cached under the image cache by a hash of the sources, so an unchanged checkout is built once.
 /// The suite contains no YakirOS code: it only runs the user's Makefile.
 /// </summary>
-public static class SourceBuild
+public static partial class SourceBuild
 {
     public static readonly string[] Targets = ["graph-resolver", "graphctl"];
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
@@ -27,8 +28,9 @@ public static class SourceBuild
         return newestSource > oldestBinary;
     }
 
-    /// <summary>The sources key: a hash of the Makefile and everything under src/.</summary>
-    public static string SourcesKey(string dir) => CacheKey.Compute(Path.Combine(dir, "src"), File.ReadAllText(Path.Combine(dir, "Makefile")));
+    /// <summary>The sources key: a hash of the Makefile, everything under src/, and the extra make arguments.</summary>
+    public static string SourcesKey(string dir, string makeArguments = "") =>
+        CacheKey.Compute(Path.Combine(dir, "src"), File.ReadAllText(Path.Combine(dir, "Makefile")), makeArguments);
 
     /// <summary>
     /// <paramref name="build"/> itself when it needs no build; otherwise the cached build of its sources, made now if
@@ -37,7 +39,7 @@ public static class SourceBuild
     public static async Task<YakirosBuild> EnsureAsync(YakirosBuild build, VmOptions options, Action<string> log, CancellationToken cancellationToken)
     {
         if (!NeedsBuild(build)) return build;
-        var key = SourcesKey(build.Directory);
+        var key = SourcesKey(build.Directory, options.MakeArguments);
         var output = new YakirosBuild(Path.Combine(options.ResolvedCacheDir, "yakiros-builds", key));
         if (File.Exists(output.Resolver) && File.Exists(output.Graphctl))
         {
@@ -57,24 +59,27 @@ public static class SourceBuild
         try
         {
             CopyCheckout(build.Directory, work);
-            log($"building YakirOS from the source checkout {build.Directory} (sources {key}) with its Makefile in a {image} container");
+            var make = $"make -C '{work}' {options.MakeArguments} {string.Join(' ', Targets)}".Replace("  ", " ");
+            log($"building YakirOS from the source checkout {build.Directory} (sources {key}): `{make}` in a {image} container");
             var clock = Stopwatch.StartNew();
             var logFile = Path.Combine(options.ResolvedCacheDir, "yakiros-builds", $"{key}.log");
             ProcessRunner.Outcome outcome;
             var lines = new List<string>();
             await using (var container = await HarnessContainer.StartAsync(engine, image, new ContainerSetup([work], []), options.ResolvedRunsDir, "make", deadline.Token))
-                outcome = await container.ExecAsync(["make", "-C", work, .. Targets], deadline.Token, lines.Add, tailLines: 60);
+                outcome = await container.ExecAsync(["/bin/sh", "-c", make], deadline.Token, lines.Add, tailLines: 60);
             await File.WriteAllLinesAsync(logFile, lines, deadline.Token);
             if (outcome.ExitCode != 0 || Targets.Any(t => !File.Exists(Path.Combine(work, t))))
                 throw new VmConfigurationException(
-                    $"Building YakirOS from {build.Directory} failed: `make {string.Join(' ', Targets)}` exited {outcome.ExitCode} in {image} " +
-                    $"(Debian's compiler, the guest's glibc). Full log: {logFile}. The compiler said:\n{string.Join('\n', CompilerErrors(lines))}");
+                    $"Building YakirOS from {build.Directory} failed: `{make}` exited {outcome.ExitCode} in {image} " +
+                    $"(Debian's compiler, the guest's glibc). Full log: {logFile}. Extra make arguments (for example to relax -Werror): " +
+                    $"YAKIROS_MAKEARGUMENTS. The compiler said:\n{string.Join('\n', CompilerErrors(lines))}");
             var staging = output.Directory + $".tmp-{Environment.ProcessId}";
             Directory.CreateDirectory(staging);
             foreach (var target in Targets) File.Copy(Path.Combine(work, target), Path.Combine(staging, target), overwrite: true);
             if (Directory.Exists(output.Directory)) Directory.Delete(output.Directory, recursive: true);
             Directory.Move(staging, output.Directory);
             log($"built YakirOS from source in {clock.Elapsed.TotalSeconds:F1} s: {output.Directory} (log {logFile})");
+            Prune(Path.GetDirectoryName(output.Directory)!);
             return output;
         }
         finally
@@ -83,15 +88,42 @@ public static class SourceBuild
         }
     }
 
-    /// <summary>The compiler's and make's own error lines (with a few lines of context), or the output's tail when none match.</summary>
+    /// <summary>
+    /// The compiler's and make's own error lines (each with the source line and caret the compiler printed after it, and
+    /// the "In function" lines), or the output's tail when none match.
+    /// </summary>
     public static IReadOnlyList<string> CompilerErrors(IReadOnlyList<string> lines)
     {
-        var hits = lines.Select((line, i) => (line, i))
-            .Where(x => x.line.Contains("error", StringComparison.OrdinalIgnoreCase) || x.line.StartsWith("make", StringComparison.Ordinal) && x.line.Contains("***", StringComparison.Ordinal))
-            .Select(x => x.i).ToList();
-        if (hits.Count == 0) return lines.TakeLast(30).ToList();
-        return hits.SelectMany(i => Enumerable.Range(i, 3)).Where(i => i < lines.Count).Distinct().Order().Take(60).Select(i => lines[i]).ToList();
+        var keep = new SortedSet<int>();
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (!ErrorLine().IsMatch(lines[i])) continue;
+            keep.Add(i);
+            for (var j = i + 1; j <= i + 2 && j < lines.Count && lines[j].StartsWith(' '); j++) keep.Add(j); // source line and caret
+        }
+        return keep.Count == 0 ? lines.TakeLast(30).ToList() : keep.Take(60).Select(i => lines[i]).ToList();
     }
+
+    [GeneratedRegex(@"(^|:\s)(fatal\s)?error:|^[^\s:]+: In function|^(cc1|collect2|ld)[^:]*:|\*\*\*")]
+    private static partial Regex ErrorLine();
+
+    /// <summary>Keeps the newest builds (and their logs); older sources' builds go, so they do not pile up.</summary>
+    private static void Prune(string buildsDir)
+    {
+        foreach (var old in Directory.GetDirectories(buildsDir).Where(d => !d.Contains(".work-", StringComparison.Ordinal))
+                     .OrderByDescending(Directory.GetLastWriteTimeUtc).Skip(BuildsKept))
+        {
+            try
+            {
+                Directory.Delete(old, recursive: true);
+                File.Delete(old + ".log");
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private const int BuildsKept = 3;
 
     /// <summary>The checkout without .git, built objects or the binaries themselves, so the build starts clean.</summary>
     private static void CopyCheckout(string from, string to)
