@@ -34,10 +34,8 @@ public sealed class ContainerGuardTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task A_labelled_container_whose_owner_is_gone_is_swept_at_the_next_start()
     {
-        var engine = await ContainerEngineFact.RequireAsync();
-        var options = VmOptionsLoader.Load();
-        var image = await new ContainerImages(engine, options, output.WriteLine).EnsureVmHostAsync(CancellationToken.None);
-        using var client = engine.CreateClient();
+        var (client, options, image) = await VmHostImageAsync();
+        using var _ = client;
         var labels = new Dictionary<string, string>(ContainerReaper.OwnerLabels()) { [ContainerReaper.OwnerLabel] = DeadPid().ToString() };
         var name = $"yakiros-orphan-{Guid.NewGuid():N}"[..30];
         var created = await client.Containers.CreateContainerAsync(new CreateContainerParameters
@@ -55,18 +53,15 @@ public sealed class ContainerGuardTests(ITestOutputHelper output)
         }
         finally
         {
-            if (await ExistsAsync(client, name))
-                await client.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true });
+            await RemoveIfPresentAsync(client, name, created.ID);
         }
     }
 
     [SkippableFact]
     public async Task Where_the_owner_cannot_be_seen_a_stale_heartbeat_alone_ends_the_container()
     {
-        var engine = await ContainerEngineFact.RequireAsync();
-        var options = VmOptionsLoader.Load();
-        var image = await new ContainerImages(engine, options, output.WriteLine).EnsureVmHostAsync(CancellationToken.None);
-        using var client = engine.CreateClient();
+        var (client, options, image) = await VmHostImageAsync();
+        using var _ = client;
         Directory.CreateDirectory(options.ResolvedRunsDir);
         var heartbeat = Path.Combine(options.ResolvedRunsDir, $"heartbeat-test-{Guid.NewGuid():N}");
         File.WriteAllText(heartbeat, "");
@@ -97,9 +92,23 @@ public sealed class ContainerGuardTests(ITestOutputHelper output)
         finally
         {
             File.Delete(heartbeat);
-            if (await ExistsAsync(client, name))
-                await client.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true });
+            await RemoveIfPresentAsync(client, name, created.ID);
         }
+    }
+
+    /// <summary>An engine client, the options, and the VM host image (built if needed); skips without an engine.</summary>
+    private async Task<(Docker.DotNet.DockerClient Client, VmOptions Options, string Image)> VmHostImageAsync()
+    {
+        var engine = await ContainerEngineFact.RequireAsync();
+        var options = VmOptionsLoader.Load();
+        var image = await new ContainerImages(engine, options, output.WriteLine).EnsureVmHostAsync(CancellationToken.None);
+        return (engine.CreateClient(), options, image);
+    }
+
+    private static async Task RemoveIfPresentAsync(Docker.DotNet.DockerClient client, string name, string id)
+    {
+        if (await ExistsAsync(client, name))
+            await client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true });
     }
 
     private static async Task<bool> ExistsAsync(Docker.DotNet.DockerClient client, string name)
