@@ -2,11 +2,12 @@ namespace Yakiros.VmFixtures.Containers;
 
 /// <summary>
 /// How a harness container is set up: host folders bind-mounted at the same path inside (so every path the harness
-/// computes means the same file on both sides), root privileges for a build that needs them, /dev/kvm, and CPU shares.
+/// computes means the same file on both sides), the capabilities a build needs, /dev/kvm, and CPU shares.
 /// </summary>
 public sealed record ContainerSetup(IReadOnlyList<string> ReadWrite, IReadOnlyList<string> ReadOnly)
 {
-    public bool Privileged { get; init; }
+    /// <summary>Capabilities added to Docker's default set (not --privileged, which a sandboxed engine may refuse).</summary>
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
     public bool Kvm { get; init; }
 
     /// <summary>

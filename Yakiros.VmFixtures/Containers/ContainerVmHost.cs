@@ -62,13 +62,14 @@ public sealed class ContainerVmHost : IVmHost
         new GuestImageBuilder(_options, _log) { StageRunner = RunStageInBuildContainerAsync }.EnsureAsync(cancellationToken);
 
     /// <summary>
-    /// One image build stage in a throwaway container of the same image. As root it is privileged: mmdebstrap's root
-    /// mode mounts /proc and /dev in its chroot. As another user, build-rootfs.sh uses fakechroot, which needs nothing.
+    /// One image build stage in a throwaway container of the same image. As root it may mount (CAP_SYS_ADMIN):
+    /// mmdebstrap's root mode mounts /proc and /dev in its chroot. As another user, build-rootfs.sh uses fakechroot,
+    /// which needs nothing.
     /// </summary>
     private async Task<ProcessRunner.Outcome> RunStageInBuildContainerAsync(string script, IReadOnlyList<string> arguments, Action<string> onLine,
         CancellationToken cancellationToken)
     {
-        var mounts = Mounts(_options) with { Privileged = Environment.UserName == "root" };
+        var mounts = Mounts(_options) with { Capabilities = Environment.UserName == "root" ? ["SYS_ADMIN"] : [] };
         await using var build = await HarnessContainer.StartAsync(_engine, _image, mounts, _options.ResolvedRunsDir, "build", cancellationToken);
         onLine($"[container] building in {build.Name}");
         return await build.ExecAsync(["/bin/sh", script, .. arguments], cancellationToken, onLine);

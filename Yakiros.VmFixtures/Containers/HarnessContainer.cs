@@ -54,7 +54,6 @@ public sealed class HarnessContainer : IAsyncDisposable
             .WithEntrypoint("/bin/sh", "-c", ContainerReaper.WatcherScript, "yakiros-vmhost-watcher")
             .WithCommand([.. ContainerReaper.WatcherArguments(heartbeat, keep)])
             .WithEnvironment("HOME", "/tmp")
-            .WithPrivileged(setup.Privileged)
             .WithCreateParameterModifier(p =>
             {
                 p.User = user;
@@ -62,6 +61,7 @@ public sealed class HarnessContainer : IAsyncDisposable
                 p.HostConfig.NetworkMode = "host";
                 p.HostConfig.PidMode = "host"; // QEMU's pid is a host pid; the watcher sees its owner die
                 if (setup.CpuShares is { } shares) p.HostConfig.CPUShares = shares;
+                if (setup.Capabilities.Count > 0) p.HostConfig.CapAdd = [.. setup.Capabilities];
                 if (setup.Kvm)
                     p.HostConfig.Devices = [new Docker.DotNet.Models.DeviceMapping { PathOnHost = "/dev/kvm", PathInContainer = "/dev/kvm", CgroupPermissions = "rwm" }];
             });
