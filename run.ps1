@@ -18,8 +18,23 @@ function Test-Command([string] $name) {
     [bool](Get-Command $name -ErrorAction SilentlyContinue) -or (Test-Path "/usr/sbin/$name") -or (Test-Path "/sbin/$name")
 }
 
+# Where the VM runs (YAKIROS_VMHOST): host needs the host packages; container needs only a Docker engine;
+# auto takes the host when its packages are there, else a container when an engine answers.
 function Test-Prerequisites {
     if (-not $IsLinux) { throw 'The suite runs QEMU guests and needs a Linux host.' }
+    $vmHost = if ($env:YAKIROS_VMHOST) { $env:YAKIROS_VMHOST.ToLowerInvariant() } else { 'auto' }
+    if ($vmHost -eq 'container') { Test-Engine; return }
+    if (Test-HostPrerequisites) { return }
+    if ($vmHost -eq 'host') { exit 1 }
+    Write-Host 'host QEMU cannot run the guest; looking for a container engine (YAKIROS_VMHOST=auto)'
+    Test-Engine
+}
+
+function Test-Engine {
+    try { Invoke-Tool engine } catch { exit 1 }  # the tool said why, and how to get an engine
+}
+
+function Test-HostPrerequisites {
     $missing = @($Required.Keys | Where-Object { -not (Test-Command $_) })
     $isRoot = (& id -u) -eq '0'
     if (-not $isRoot -and -not (Test-Command 'fakechroot')) { $missing += 'fakechroot' }
@@ -27,9 +42,10 @@ function Test-Prerequisites {
         $packages = ($missing | ForEach-Object { if ($Required.Contains($_)) { $Required[$_] } else { $_ } } | Sort-Object -Unique) -join ' '
         Write-Host "missing host programs: $($missing -join ' ')" -ForegroundColor Red
         Write-Host "install them with:  dotnet pwsh ./run.ps1 setup   (or: sudo apt-get install -y $packages)"
-        exit 1
+        return $false
     }
     Write-Host "prerequisites: ok (dotnet $(dotnet --version), $(& qemu-system-x86_64 --version | Select-Object -First 1))"
+    return $true
 }
 
 function Install-Prerequisites {

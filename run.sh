@@ -4,7 +4,7 @@
 #   ./run.sh [dotnet test arguments...]
 #                           check prerequisites, build the guest image if needed, run every test,
 #                           write TRX + JUnit into TestResults/<run>/ and print a summary
-#   ./run.sh check          only check prerequisites
+#   ./run.sh check          only check prerequisites (YAKIROS_VMHOST=container: only dotnet and a Docker engine)
 #   ./run.sh prepare        only build (or find) the cached guest image
 #   ./run.sh soak [--duration 24h] [--report-interval 1h] [--cycles 1000]
 #                           only the soak test, for as long as asked (reports in TestResults/<run>/soak/)
@@ -22,16 +22,26 @@ REQUIRED=(qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils mmdebstrap:mmde
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 
+# Where the VM runs (YAKIROS_VMHOST): host needs the host packages; container needs only a Docker engine;
+# auto takes the host when its packages are there, else a container when an engine answers.
 check() {
+  if ! have dotnet; then
+    echo "missing: the .NET SDK (dotnet). Install the .NET 10 SDK: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+    return 1
+  fi
+  case "${YAKIROS_VMHOST:-auto}" in
+    [Cc]ontainer) tool engine ;;
+    [Hh]ost) check_host ;;
+    *) check_host || { echo "host QEMU cannot run the guest; looking for a container engine (YAKIROS_VMHOST=auto)" >&2; tool engine; } ;;
+  esac
+}
+
+check_host() {
   local missing=() pkgs=()
   for pair in "${REQUIRED[@]}"; do
     have "${pair%%:*}" || { missing+=("${pair%%:*}"); pkgs+=("${pair##*:}"); }
   done
   if [ "$(id -u)" != 0 ] && ! have fakechroot && ! have fakeroot; then missing+=(fakechroot); pkgs+=(fakechroot fakeroot); fi
-  if ! have dotnet; then
-    echo "missing: the .NET SDK (dotnet). Install the .NET 10 SDK: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
-    return 1
-  fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "missing host programs: ${missing[*]}" >&2
     echo "install them with:  ./run.sh setup   (or: sudo apt-get install -y $(printf '%s\n' "${pkgs[@]}" | sort -u | tr '\n' ' '))" >&2

@@ -15,16 +15,24 @@ public sealed record AcceleratorChoice(Accelerator Accelerator, string Reason)
 /// </summary>
 public static class AcceleratorProbe
 {
-    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(8);
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(8);
     private static readonly ConcurrentDictionary<string, AcceleratorChoice> Cache = new();
 
-    public static async Task<AcceleratorChoice> ChooseAsync(VmOptions options, string qemu, GuestImage image, CancellationToken cancellationToken)
+    public static Task<AcceleratorChoice> ChooseAsync(VmOptions options, string qemu, GuestImage image, CancellationToken cancellationToken) =>
+        ChooseAsync(options, $"{qemu}|{image.Kernel}", token => TryKvmBootAsync(qemu, image, token), cancellationToken);
+
+    /// <summary>
+    /// The choice for one place QEMU runs (<paramref name="key"/>): <paramref name="tryKvm"/> boots the kernel under KVM
+    /// there and returns null when it printed, else what went wrong. Asked once per key and process.
+    /// </summary>
+    public static async Task<AcceleratorChoice> ChooseAsync(VmOptions options, string key, Func<CancellationToken, Task<string?>> tryKvm,
+        CancellationToken cancellationToken)
     {
         if (options.Accelerator == Accelerator.Tcg) return new(Accelerator.Tcg, "configured");
-        var key = $"{qemu}|{image.Kernel}|{options.Accelerator}";
+        key = $"{key}|{options.Accelerator}";
         if (Cache.TryGetValue(key, out var known)) return known;
 
-        var failure = CannotOpenKvm() ?? await TryKvmBootAsync(qemu, image, cancellationToken);
+        var failure = CannotOpenKvm() ?? await tryKvm(cancellationToken);
         AcceleratorChoice choice;
         if (failure is null) choice = new(Accelerator.Kvm, "KVM booted the kernel");
         else if (options.Accelerator == Accelerator.Kvm)
@@ -32,6 +40,16 @@ public static class AcceleratorProbe
         else choice = new(Accelerator.Tcg, $"KVM unusable: {failure}");
         return Cache.GetOrAdd(key, choice);
     }
+
+    /// <summary>QEMU arguments that boot the image's kernel alone under KVM, printing on standard output.</summary>
+    public static IReadOnlyList<string> KvmProbeArguments(GuestImage image) =>
+        [.. QemuCommandLine.AcceleratorArgs(Accelerator.Kvm), "-M", "pc", "-m", "256", "-nodefaults", "-no-user-config",
+         "-display", "none", "-no-reboot", "-serial", "stdio", "-kernel", image.Kernel, "-append", "console=ttyS0 panic=-1"];
+
+    /// <summary>What the kernel prints first: its presence on the console proves KVM ran it.</summary>
+    public const string KernelBanner = "Linux version";
+
+    public static bool CanOpenKvm() => CannotOpenKvm() is null;
 
     private static string? CannotOpenKvm()
     {
@@ -56,13 +74,11 @@ public static class AcceleratorProbe
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[.. QemuCommandLine.AcceleratorArgs(Accelerator.Kvm), "-M", "pc", "-m", "256", "-nodefaults", "-no-user-config",
-                     "-display", "none", "-no-reboot", "-serial", "stdio", "-kernel", image.Kernel, "-append", "console=ttyS0 panic=-1"])
-            start.ArgumentList.Add(a);
+        foreach (var a in KvmProbeArguments(image)) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stderr = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Linux version", StringComparison.Ordinal) == true) printed.TrySetResult(); };
+        process.OutputDataReceived += (_, e) => { if (e.Data?.Contains(KernelBanner, StringComparison.Ordinal) == true) printed.TrySetResult(); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -40,6 +40,12 @@ public sealed class GuestImageBuilder
     public TimeSpan RootfsBuildTime { get; private set; }
     public TimeSpan ImageBuildTime { get; private set; }
 
+    /// <summary>
+    /// Runs one build stage (script, arguments, a sink for its output lines) somewhere else than on this host, for
+    /// example in a container; null runs it here with the host's tools.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>, Action<string>, CancellationToken, Task<ProcessRunner.Outcome>>? StageRunner { get; init; }
+
     public async Task<GuestImage> EnsureAsync(CancellationToken cancellationToken)
     {
         var image = CachedImage;
@@ -49,7 +55,7 @@ public sealed class GuestImageBuilder
             return image;
         }
 
-        var missing = HostTools.DescribeMissing(HostTools.ImageBuild);
+        var missing = StageRunner is null ? HostTools.DescribeMissing(HostTools.ImageBuild) : null;
         if (missing is not null) throw new PrerequisiteMissingException($"Cannot build the guest image. {missing}");
 
         Directory.CreateDirectory(CacheDir);
@@ -77,11 +83,14 @@ public sealed class GuestImageBuilder
     {
         var logFile = Path.Combine(CacheDir, $"build-{stage}.log");
         await using var writer = new StreamWriter(logFile, append: false);
-        var outcome = await ProcessRunner.RunAsync("/bin/sh", [script, .. arguments], line =>
+        void OnLine(string line)
         {
             writer.WriteLine(line);
             if (line.StartsWith('[')) Log(line);
-        }, cancellationToken);
+        }
+        var outcome = StageRunner is { } runner
+            ? await runner(script, arguments, OnLine, cancellationToken)
+            : await ProcessRunner.RunAsync("/bin/sh", [script, .. arguments], OnLine, cancellationToken);
         if (outcome.ExitCode == 0)
         {
             Log($"{stage} stage done in {outcome.Duration.TotalSeconds:F1} s");

@@ -7,7 +7,7 @@ namespace Yakiros.VmFixtures;
 /// input is a pipe from this process: when the test host ends in any way (return, crash, SIGKILL), the kernel
 /// closes the pipe, the guard reads end-of-file and SIGKILLs QEMU, unless the run folder holds the keep marker.
 /// </summary>
-public sealed class QemuProcess : IAsyncDisposable
+public sealed class QemuProcess : IQemuProcess
 {
     // $1 = QEMU pid file, $2 = QEMU log, $3 = keep marker, then the QEMU command.
     private const string GuardScript = """
@@ -60,31 +60,26 @@ public sealed class QemuProcess : IAsyncDisposable
         File.WriteAllText(run.QemuLog, $"# {qemuBinary} {string.Join(' ', arguments)}\n");
         var guard = Process.Start(start) ?? throw new VmException("Could not start /bin/sh to run QEMU.");
         var qemu = new QemuProcess(guard, run);
-        // The pid file appears as soon as the guard has forked QEMU.
-        var deadline = Stopwatch.StartNew();
-        while (qemu.QemuPid is null && deadline.Elapsed < TimeSpan.FromSeconds(10) && !qemu.HasExited)
-        {
-            if (File.Exists(run.QemuPidFile) && int.TryParse(File.ReadAllText(run.QemuPidFile).Trim(), out var pid)) qemu.QemuPid = pid;
-            else await Task.Delay(10, cancellationToken);
-        }
+        qemu.QemuPid = await ReadPidAsync(run, () => qemu.HasExited, cancellationToken);
         return qemu;
+    }
+
+    /// <summary>QEMU's pid from the run's pid file, which appears as soon as the launcher has forked QEMU (null if it never does).</summary>
+    internal static async Task<int?> ReadPidAsync(RunDirectory run, Func<bool> exited, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(10) && !exited())
+        {
+            if (File.Exists(run.QemuPidFile) && int.TryParse(File.ReadAllText(run.QemuPidFile).Trim(), out var pid)) return pid;
+            await Task.Delay(10, cancellationToken);
+        }
+        return null;
     }
 
     /// <summary>Stops QEMU: politely through <paramref name="polite"/> (QMP quit), then SIGTERM, then SIGKILL.</summary>
     public async Task StopAsync(Func<CancellationToken, Task>? polite, TimeSpan grace)
     {
-        if (HasExited) return;
-        if (polite is not null)
-        {
-            using var quit = new CancellationTokenSource(grace);
-            try
-            {
-                await polite(quit.Token);
-                await Exited.WaitAsync(quit.Token);
-                return;
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or VmException or System.Net.Sockets.SocketException) { }
-        }
+        if (HasExited || await StoppedPolitelyAsync(this, polite, grace)) return;
         foreach (var signal in (int[])[SigTerm, SigKill])
         {
             if (QemuPid is { } pid) _ = Kill(pid, signal);
@@ -98,6 +93,26 @@ public sealed class QemuProcess : IAsyncDisposable
         try { _guard.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
     }
 
+    /// <summary>
+    /// True when <paramref name="polite"/> (QMP quit) ended <paramref name="qemu"/> within <paramref name="grace"/>;
+    /// false when there is no polite way or it did not work (the caller then signals QEMU).
+    /// </summary>
+    internal static async Task<bool> StoppedPolitelyAsync(IQemuProcess qemu, Func<CancellationToken, Task>? polite, TimeSpan grace)
+    {
+        if (polite is null) return false;
+        using var quit = new CancellationTokenSource(grace);
+        try
+        {
+            await polite(quit.Token);
+            await qemu.Exited.WaitAsync(quit.Token);
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or VmException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
     private const int SigTerm = 15, SigKill = 9;
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
@@ -108,7 +123,7 @@ public sealed class QemuProcess : IAsyncDisposable
         try { return _guard.ExitCode; } catch (InvalidOperationException) { return -1; }
     }
 
-    private static string ReadShared(string path)
+    internal static string ReadShared(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         return new StreamReader(stream).ReadToEnd();

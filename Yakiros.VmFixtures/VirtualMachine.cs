@@ -16,7 +16,8 @@ public sealed class VirtualMachine : IAsyncDisposable
 
     private readonly VmOptions _options;
     private readonly Action<string> _log;
-    private readonly QemuProcess _qemu;
+    private readonly IVmHost _host;
+    private readonly IQemuProcess _qemu;
     private readonly GuestConsole _console;
     private readonly GuestLifeline _lifeline;
     private QmpClient? _qmp;
@@ -24,8 +25,9 @@ public sealed class VirtualMachine : IAsyncDisposable
     private bool _disposed;
 
     private VirtualMachine(VmOptions options, Action<string> log, GuestImage image, AcceleratorChoice accelerator, RunDirectory run,
-        IReadOnlyList<PortForward> forwards, QemuProcess qemu, GuestConsole console, GuestLifeline lifeline)
+        IReadOnlyList<PortForward> forwards, IVmHost host, IQemuProcess qemu, GuestConsole console, GuestLifeline lifeline)
     {
+        _host = host;
         _options = options;
         _log = log;
         Image = image;
@@ -46,6 +48,12 @@ public sealed class VirtualMachine : IAsyncDisposable
     public GuestConsole Console => _console;
     public int? QemuPid => _qemu.QemuPid;
     public bool HasExited => _qemu.HasExited;
+
+    /// <summary>Where QEMU runs: the host, or a container (see the VmHost option).</summary>
+    public IVmHost Host => _host;
+
+    /// <summary>True once this VM owns its host (after boot): disposing the VM then disposes the host (its container).</summary>
+    private bool _ownsHost;
 
     /// <summary>Why the guest is gone (QEMU exited, kernel panic), or null while it lives.</summary>
     public string? DeathReason => _lifeline.Reason;
@@ -73,25 +81,37 @@ public sealed class VirtualMachine : IAsyncDisposable
         options.Validate();
         request ??= new VmStartRequest();
         log ??= _ => { };
-        var qemuBinary = HostTools.RequireQemu(options);
-        var qemuImg = HostTools.Require(HostTools.QemuImg);
-        var image = await new GuestImageBuilder(options, log).EnsureAsync(cancellationToken);
-        var accelerator = await AcceleratorProbe.ChooseAsync(options, qemuBinary, image, cancellationToken);
+        var host = await VmHosts.CreateAsync(options, log, cancellationToken);
+        try
+        {
+            return await StartOnAsync(host, options, request, log, cancellationToken);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<VirtualMachine> StartOnAsync(IVmHost host, VmOptions options, VmStartRequest request, Action<string> log,
+        CancellationToken cancellationToken)
+    {
+        var image = await host.EnsureImageAsync(cancellationToken);
+        var accelerator = await host.ChooseAcceleratorAsync(image, cancellationToken);
         log($"accelerator: {accelerator}");
 
         for (var attempt = 1; ; attempt++)
         {
             var run = RunDirectory.Create(options.ResolvedRunsDir);
-            var overlay = await ProcessRunner.RunAsync(qemuImg, QemuCommandLine.OverlayArgs(image, run), null, cancellationToken);
-            if (overlay.ExitCode != 0)
-                throw new VmException($"qemu-img could not create the overlay {run.Overlay}: {overlay.TailText}");
+            await host.CreateOverlayAsync(image, run, cancellationToken);
             var forwards = HostPorts.Allocate([SshGuestPort, .. request.GuestPorts]);
             var initramfs = WritePayload(image, run, request.Payload);
             var arguments = QemuCommandLine.Build(options, accelerator.Accelerator, image, run, forwards, request.Init, request.KernelArguments, initramfs);
-            var vm = await LaunchAsync(options, log, image, accelerator, run, forwards, qemuBinary, arguments, cancellationToken);
+            var vm = await LaunchAsync(options, log, image, accelerator, run, forwards, host, arguments, cancellationToken);
             try
             {
                 await vm.WaitForBootAsync(cancellationToken);
+                vm._ownsHost = true;
                 return vm;
             }
             catch (GuestDiedException) when (attempt < PortConflictRetries && vm._qemu.Log.Contains("Could not set up host forwarding rule", StringComparison.Ordinal))
@@ -119,13 +139,13 @@ public sealed class VirtualMachine : IAsyncDisposable
     }
 
     private static async Task<VirtualMachine> LaunchAsync(VmOptions options, Action<string> log, GuestImage image, AcceleratorChoice accelerator,
-        RunDirectory run, IReadOnlyList<PortForward> forwards, string qemuBinary, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+        RunDirectory run, IReadOnlyList<PortForward> forwards, IVmHost host, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         GuestConsole? console = null;
         var lifeline = new GuestLifeline(() => console?.Tail() ?? "");
         console = new GuestConsole(run.ConsoleLog, finding => lifeline.Kill($"{finding.Kind} on the console: {finding.Line}"));
-        var qemu = await QemuProcess.StartAsync(qemuBinary, arguments, run, cancellationToken);
-        var vm = new VirtualMachine(options, log, image, accelerator, run, forwards, qemu, console, lifeline);
+        var qemu = await host.StartQemuAsync(arguments, run, cancellationToken);
+        var vm = new VirtualMachine(options, log, image, accelerator, run, forwards, host, qemu, console, lifeline);
         File.WriteAllText(Path.Combine(run.Path, "known_hosts"), vm.Shell.Endpoint.KnownHostsLine + "\n");
         _ = qemu.Exited.ContinueWith(async exited =>
         {
@@ -217,7 +237,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         {
             File.WriteAllText(Run.KeepMarker, failure);
             _log($"VM kept running after failure ({failure}). Get in with: {SshCommand}\n" +
-                 $"Console log: {Run.ConsoleLog}. Stop it with: kill {QemuPid}");
+                 $"Console log: {Run.ConsoleLog}. Stop it with: {_host.Keep(QemuPid)}");
         }
         else
         {
@@ -227,6 +247,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         await _qemu.DisposeAsync();
         await _console.DisposeAsync();
         _lifeline.Dispose();
+        if (_ownsHost || keep) await _host.DisposeAsync();
         if (!keep && failure is null) Run.Delete();
     }
 

@@ -27,6 +27,9 @@ public sealed class VmOptions
     /// <summary>The folder that holds a built <c>graph-resolver</c> and <c>graphctl</c> (used by the YakirOS categories).</summary>
     public string? BuildDir { get; set; }
 
+    /// <summary>Extra words for `make` when BuildDir is an unbuilt source checkout, e.g. <c>CFLAGS="-O2 -std=c11 -Isrc"</c>.</summary>
+    public string MakeArguments { get; set; } = "";
+
     /// <summary>Report known YakirOS defects as known (skipped with the defect id) rather than as raw failures.</summary>
     public bool KnownDefectMarkers { get; set; } = true;
 
@@ -41,6 +44,12 @@ public sealed class VmOptions
 
     /// <summary>Where per-run state (overlay, console log, QMP socket) lives; defaults to the system temp folder.</summary>
     public string? RunsDir { get; set; }
+
+    /// <summary>Where QEMU runs: auto (the host's QEMU when installed, else a container when a Docker engine answers), host or container.</summary>
+    public Containers.VmHostKind VmHost { get; set; } = Containers.VmHostKind.Auto;
+
+    /// <summary>The Debian image the container VM host is built on; where no registry has it, a base is made from the cached rootfs.</summary>
+    public string ContainerBaseImage { get; set; } = "debian:bookworm";
 
     /// <summary>The Step-11 performance targets (Performance:* / YAKIROS_PERFORMANCE__*).</summary>
     public PerformanceTargets Performance { get; set; } = new();
@@ -77,6 +86,7 @@ public sealed class VmOptions
         if (BootTimeoutSeconds < 5) problems.Add($"BootTimeoutSeconds={BootTimeoutSeconds}: use at least 5 (set YAKIROS_BOOTTIMEOUTSECONDS)");
         if (Performance.TcgScale < 1) problems.Add($"Performance:TcgScale={Performance.TcgScale}: use 1 or more (set YAKIROS_PERFORMANCE__TCGSCALE)");
         if (string.IsNullOrWhiteSpace(QemuBinary)) problems.Add("QemuBinary is empty (set YAKIROS_QEMUBINARY)");
+        if (string.IsNullOrWhiteSpace(ContainerBaseImage)) problems.Add("ContainerBaseImage is empty (set YAKIROS_CONTAINERBASEIMAGE, e.g. debian:bookworm)");
         if (problems.Count > 0)
             throw new VmConfigurationException("Invalid VM options: " + string.Join("; ", problems));
     }

@@ -2,12 +2,14 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Yakiros.VmFixtures;
+using Yakiros.VmFixtures.Containers;
 
 namespace Yakiros.VmTool;
 
 /// <summary>
 /// Measures, in one run on this machine: image build (cold and warm), raw QEMU boot-to-SSH against the harness's
-/// boot-to-channel, a command on the persistent connection against a fresh `ssh` process, and a restore against a cold boot.
+/// boot-to-channel, a command on the persistent connection against a fresh `ssh` process, and a restore against a cold boot;
+/// then the same guest in the container VM host (see <see cref="ContainerBenchmark"/>) when a Docker engine answers.
 /// </summary>
 internal static class Benchmark
 {
@@ -17,6 +19,12 @@ internal static class Benchmark
         var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3);
         var rows = new List<(string What, string Value)>();
         void Row(string what, string value) { rows.Add((what, value)); Console.WriteLine($"  {what}: {value}"); }
+        options.VmHost = VmHostKind.Host;
+        if (VmHosts.HostProblem(options) is { } hostProblem)
+        {
+            Row("host QEMU", $"not measured: {hostProblem}");
+            return await ContainerBenchmark.RunAsync(options, rounds, null, Row, cancellationToken) ?? 3;
+        }
 
         // 1. image build
         if (cold)
@@ -90,10 +98,12 @@ internal static class Benchmark
         ok &= Bar("harness boot / raw boot-to-SSH", harnessMedian / rawMedian, 1.3);
         ok &= Bar("persistent command / fresh ssh", persistentMedian / freshMedian, 0.1);
         ok &= Bar("restore / cold boot (harness)", restoreMedian / harnessMedian, 0.3);
+        Console.WriteLine();
+        ok &= await ContainerBenchmark.RunAsync(options, rounds, persistentMedian, Row, cancellationToken) is null or 0;
         return ok ? 0 : 1;
     }
 
-    private static bool Bar(string what, double ratio, double limit)
+    internal static bool Bar(string what, double ratio, double limit)
     {
         var pass = ratio <= limit;
         Console.WriteLine($"  {what,-50} {ratio,7:F3}  {limit,5:F2}  {(pass ? "ok" : "MISSED")}");
@@ -164,18 +174,18 @@ internal static class Benchmark
         }
     }
 
-    private static VmOptions Clone(VmOptions o, string cacheDir) => new()
+    internal static VmOptions Clone(VmOptions o, string? cacheDir) => new()
     {
         MemoryMb = o.MemoryMb, Cpus = o.Cpus, Accelerator = o.Accelerator, CacheDir = cacheDir, BootTimeoutSeconds = o.BootTimeoutSeconds,
-        QemuBinary = o.QemuBinary, GuestConfigDir = o.GuestConfigDir, RunsDir = o.RunsDir,
+        QemuBinary = o.QemuBinary, GuestConfigDir = o.GuestConfigDir, RunsDir = o.RunsDir, VmHost = o.VmHost, ContainerBaseImage = o.ContainerBaseImage,
     };
 
-    private static double Median(IReadOnlyList<double> values)
+    internal static double Median(IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static string Describe(IReadOnlyList<double> values, string unit) =>
+    internal static string Describe(IReadOnlyList<double> values, string unit) =>
         $"median {Median(values):F2} {unit} (min {values.Min():F2}, max {values.Max():F2}, n={values.Count})";
 }

@@ -15,8 +15,15 @@ internal static class Prepare
             Console.WriteLine($"  image  {builder.ImageKey}: {builder.CachedImage.Directory} ({(builder.CachedImage.IsComplete ? "cached" : "to build")})");
             return 0;
         }
-        var image = await builder.EnsureAsync(cancellationToken);
-        Console.WriteLine($"guest image ready: {image.Directory} (kernel {image.KernelRelease})");
+        if (builder.CachedImage.IsComplete)
+        {
+            Console.WriteLine($"guest image ready: {builder.CachedImage.Directory} (kernel {builder.CachedImage.KernelRelease})");
+            return 0;
+        }
+        // Built where the VM will run: with the host's tools, or in the container VM host (YAKIROS_VMHOST).
+        await using var host = await VmHosts.CreateAsync(options, line => Console.WriteLine($"  {line}"), cancellationToken);
+        var image = await host.EnsureImageAsync(cancellationToken);
+        Console.WriteLine($"guest image ready: {image.Directory} (kernel {image.KernelRelease}), built by {host.Description}");
         return 0;
     }
 }

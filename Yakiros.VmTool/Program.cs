@@ -1,7 +1,7 @@
 using Yakiros.VmFixtures;
 using Yakiros.VmTool;
 
-// yakiros-vmtool: prepare | bench [--cold] [--rounds N] | summary DIR | dashboard DIR | guard-demo (used by a self-test)
+// yakiros-vmtool: prepare | bench [--cold] [--rounds N] | summary DIR | dashboard DIR | guard-demo [--container] (used by self-tests)
 var command = args.FirstOrDefault() ?? "help";
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
@@ -12,7 +12,9 @@ try
     {
         "prepare" => await Prepare.RunAsync(options, args.Contains("--dry-run"), interrupt.Token),
         "bench" => await Benchmark.RunAsync(options, args.Skip(1).ToArray(), interrupt.Token),
-        "guard-demo" => await GuardDemo.RunAsync(options, interrupt.Token),
+        "engine" => await EngineCheck.RunAsync(interrupt.Token),
+        "build-yakiros" => await SourceBuildCommand.RunAsync(options, args.ElementAtOrDefault(1), interrupt.Token),
+        "guard-demo" => await GuardDemo.RunAsync(options, args.Contains("--container"), interrupt.Token),
         "summary" => ResultSummary.Run(args.ElementAtOrDefault(1) ?? "TestResults"),
         "dashboard" when args.Length > 1 => Dashboard.Run(args[1]),
         _ => Usage(),
@@ -37,6 +39,9 @@ static int Usage()
                                --dry-run only shows the cache keys and what would be built
           bench [--cold] [--rounds N]
                                measure image build, boot-to-SSH, command latency and restore against a cold boot
+          engine               say whether a Docker engine answers (DOCKER_HOST or /var/run/docker.sock)
+          build-yakiros <dir>  build a YakirOS source checkout in a container of the guest's distribution
+                               (as the tests do when YAKIROS_BUILDDIR is an unbuilt checkout)
           summary <results-dir>
                                one-screen summary of the JUnit results of a run, then writes its
                                summary.json and dashboard.html (and the results root's dashboard.html)

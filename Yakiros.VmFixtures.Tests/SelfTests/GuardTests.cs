@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Yakiros.VmFixtures.Tests.SelfTests;
 
 /// <summary>QEMU never outlives the test host, even when the host is killed with SIGKILL.</summary>
@@ -11,32 +9,13 @@ public sealed class GuardTests
     {
         var options = VmOptionsLoader.Load();
         Skip.If(HostTools.Find(options.QemuBinary) is null, $"QEMU is not installed: sudo apt-get install -y {HostTools.Qemu.DebianPackage}");
-        var tool = Path.Combine(AppContext.BaseDirectory, "Yakiros.VmTool.dll");
-        using var host = Process.Start(new ProcessStartInfo("dotnet", [tool, "guard-demo"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        int qemuPid;
-        try
-        {
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var line = await host.StandardOutput.ReadLineAsync(deadline.Token)
-                       ?? throw new InvalidOperationException($"guard-demo printed nothing: {await host.StandardError.ReadToEndAsync(deadline.Token)}");
-            line.Should().StartWith("qemu-pid ");
-            qemuPid = int.Parse(line["qemu-pid ".Length..]);
-            VmLifecycleTests.IsRunning(qemuPid).Should().BeTrue("QEMU runs while its host lives");
-        }
-        finally
-        {
-            host.Kill(); // SIGKILL: no finally blocks, no dispose, no exit handlers in the host
-        }
-        await host.WaitForExitAsync();
+        using var host = await GuardDemoHost.StartAsync(TimeSpan.FromSeconds(30));
+        var qemuPid = host.QemuPid;
+        VmLifecycleTests.IsRunning(qemuPid).Should().BeTrue("QEMU runs while its host lives");
 
-        var gone = Stopwatch.StartNew();
-        while (VmLifecycleTests.IsRunning(qemuPid) && gone.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(50);
+        host.KillWithSigkill();
+        var waited = await GuardDemoHost.WaitUntilAsync(() => Task.FromResult(!VmLifecycleTests.IsRunning(qemuPid)), TimeSpan.FromSeconds(10));
 
-        VmLifecycleTests.IsRunning(qemuPid).Should().BeFalse($"QEMU pid {qemuPid} must die with its SIGKILLed host (waited {gone.Elapsed.TotalSeconds:F1} s)");
+        VmLifecycleTests.IsRunning(qemuPid).Should().BeFalse($"QEMU pid {qemuPid} must die with its SIGKILLed host (waited {waited.TotalSeconds:F1} s)");
     }
 }

@@ -8,7 +8,7 @@ public sealed class MissingQemuTests
 {
     private sealed class NoQemuFixture : VmFixture
     {
-        protected override VmOptions LoadOptions() => new() { QemuBinary = "qemu-system-x86_64-not-installed" };
+        protected override VmOptions LoadOptions() => new() { QemuBinary = "qemu-system-x86_64-not-installed", VmHost = Containers.VmHostKind.Host };
     }
 
     [Fact]

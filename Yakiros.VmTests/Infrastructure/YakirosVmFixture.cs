@@ -42,19 +42,19 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
     /// <summary>The echo server (hot-swap) and the stateful service (CRIU), reachable from the host through forwards.</summary>
     public const int EchoPort = 8080, StatefulPort = 8081;
 
-    protected override Task PrepareAsync(CancellationToken cancellationToken)
+    protected override async Task PrepareAsync(CancellationToken cancellationToken)
     {
         var guestConfig = GuestConfigLocator.Find(Options);
         var (build, missing, named) = YakirosBuild.Locate(Options, Path.GetDirectoryName(guestConfig)!);
         _buildNamed = named;
         if (build is null) throw named ? new VmConfigurationException(missing!) : new PrerequisiteMissingException(missing!);
+        build = await SourceBuild.EnsureAsync(build, Options, HarnessLog.Write, cancellationToken); // an unbuilt source checkout
         var problems = build.Problems();
         if (problems.Count > 0) throw new VmConfigurationException($"The YakirOS build in {build.Directory} cannot run in the guest: {string.Join(" ", problems)}");
         _build = build;
         Components = ComponentDefinition.LoadAll(Path.Combine(guestConfig, "components"));
         RuntimeComponents = ComponentDefinition.LoadAll(Path.Combine(guestConfig, "runtime-components"));
         HarnessLog.Write($"YakirOS build {build.Directory}; {Components.Count} boot components, {RuntimeComponents.Count} runtime components checked");
-        return Task.CompletedTask;
     }
 
     protected override async Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken)
