@@ -53,7 +53,25 @@ public class VmFixture : IAsyncLifetime
     /// <summary>Runs once the guest answers over SSH (for example, to take the clean snapshot).</summary>
     protected virtual Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>When set, boots of the fixtures sharing it take turns (a boot ends when the guest is ready for tests).</summary>
+    protected virtual SemaphoreSlim? BootGate => null;
+
     private async Task<VirtualMachine> StartVmAsync(CancellationToken cancellationToken)
+    {
+        var gate = BootGate;
+        if (gate is null) return await BootAsync(cancellationToken);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await BootAsync(cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<VirtualMachine> BootAsync(CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var vm = await VirtualMachine.StartAsync(Options, Request, HarnessLog.Write, cancellationToken);
