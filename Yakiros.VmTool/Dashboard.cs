@@ -69,15 +69,12 @@ internal static class Dashboard
     private static void PrintTiming(TimeSpent timing, double? durationSeconds)
     {
         Console.WriteLine($"where the time went{(durationSeconds is { } d ? $" (tests ran for {d:0} s, first start to last finish)" : "")}:");
-        foreach (var slow in timing.Slowest.Take(5)) Console.WriteLine($"  {slow.Seconds,6:0.0} s  {ShortTest(slow.Test)}");
+        foreach (var slow in timing.Slowest.Take(5)) Console.WriteLine($"  {slow.Seconds,6:0.0} s  {slow.Test}"); // ShortClass.Method already
         if (timing.Harness.Count > 0)
             Console.WriteLine("  harness: " + string.Join(" · ", timing.Harness.Select(t =>
                 $"{t.Kind} {t.Count}× {t.Seconds:0.0} s{(t.Count > 0 && t.Kind != Yakiros.VmFixtures.HarnessTimes.Wait ? $" ({t.Seconds / t.Count:0.00} s each)" : "")}")) +
                 " (summed over every guest; the guests run side by side)");
     }
-
-    /// <summary>Class.Method of a display name (without the namespace and the arguments).</summary>
-    public static string ShortTest(string displayName) => string.Join('.', displayName.Split('(')[0].Split('.').TakeLast(2));
 
     private static string Shown(string path)
     {

@@ -26,7 +26,7 @@ public static partial class CleanStateProof
 
     private const string FingerprintCommand =
         "echo \"kexec_loaded=$(cat /sys/kernel/kexec_loaded 2>/dev/null)\"; " +
-        "echo '# mounts'; while read -r _ _ _ _ mp rest; do fs=${rest#* - }; echo \"$mp ${fs%% *}\"; done < /proc/1/mountinfo; " +
+        $"echo '# mounts'; {YakirosVmFixture.MountsCommand}; " +
         "echo '# cgroups'; find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort; " +
         $"echo '# changed files'; find /etc /root /var /tmp /run /dev/shm /usr/local /opt /home /srv -xdev -newer {Stamp} 2>/dev/null " +
         "| grep -v '^/run/yakiros-tests/test-monitor' | sort; " +
@@ -42,12 +42,13 @@ public static partial class CleanStateProof
         var status = await ctl.StatusAsync(cancellationToken);
         var caps = await ctl.SendAsync("caps", cancellationToken: cancellationToken);
         var guest = (await vm.Shell.SucceedAsync(FingerprintCommand, cancellationToken: cancellationToken)).Stdout;
-        var processes = guest[(guest.IndexOf("# processes\n", StringComparison.Ordinal) + "# processes\n".Length)..];
+        const string processes = "# processes\n";
+        var split = guest.IndexOf(processes, StringComparison.Ordinal);
         return new StringBuilder()
             .AppendLine("# status").AppendJoin('\n', status.Components.Select(c => $"{c.Name} {c.State} {c.Pid} {c.Restarts}")).AppendLine()
             .AppendLine("# caps").AppendLine(caps.Trim())
-            .Append(guest[..guest.IndexOf("# processes\n", StringComparison.Ordinal)])
-            .AppendLine("# processes").AppendJoin('\n', LastingProcesses(processes))
+            .Append(guest[..split])
+            .Append(processes).AppendJoin('\n', LastingProcesses(guest[(split + processes.Length)..]))
             .ToString();
     }
 

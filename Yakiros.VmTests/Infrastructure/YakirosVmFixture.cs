@@ -133,7 +133,7 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
     private const string ProbeFile = "/etc/graph.d/zz-sigchld-probe.toml";
 
     /// <summary>"&lt;mount point&gt; &lt;fs type&gt;" per line of PID 1's mountinfo (the type follows the " - " separator).</summary>
-    private const string MountsCommand = "while read -r _ _ _ _ mp rest; do fs=${rest#* - }; echo \"$mp ${fs%% *}\"; done < /proc/1/mountinfo";
+    internal const string MountsCommand = "while read -r _ _ _ _ mp rest; do fs=${rest#* - }; echo \"$mp ${fs%% *}\"; done < /proc/1/mountinfo";
 
     /// <summary>
     /// A deterministic child exit under PID 1: a oneshot that runs /bin/true. PID 1 must still answer afterwards.
