@@ -8,14 +8,15 @@ namespace Yakiros.VmFixtures;
 public sealed record HarnessTime(string Kind, int Count, double Seconds);
 
 /// <summary>
-/// Counts the harness's own time in a test process: boots (QEMU start to a guest ready for tests), restores of the
+/// Counts the harness's own time in a test process: boots (QEMU start to a guest ready for tests), starts of a guest
+/// from the first one's clean template (<see cref="GuestTemplate"/>), restores of the
 /// clean snapshot, restores skipped because the guest was proved unchanged, and waits (the outermost bounded wait
 /// of a test; waits nested in it are not counted twice). Each fixture writes the process's totals to
 /// &lt;results&gt;/harness-times/&lt;assembly&gt;.json when it ends; the run summary adds them up.
 /// </summary>
 public static class HarnessTimes
 {
-    public const string Boot = "boot", Restore = "restore", RestoreSkipped = "restore skipped", Wait = "wait";
+    public const string Boot = "boot", FromTemplate = "start from template", Restore = "restore", RestoreSkipped = "restore skipped", Wait = "wait";
     public const string Folder = "harness-times";
 
     private static readonly ConcurrentDictionary<string, (int Count, double Seconds)> Totals = new();

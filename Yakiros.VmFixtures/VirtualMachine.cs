@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 
 namespace Yakiros.VmFixtures;
 
@@ -99,18 +100,55 @@ public sealed class VirtualMachine : IAsyncDisposable
         var image = await host.EnsureImageAsync(cancellationToken);
         var accelerator = await host.ChooseAcceleratorAsync(image, cancellationToken);
         log($"accelerator: {accelerator}");
+        return await LaunchWithRetriesAsync(host, options, image, accelerator, request, log, template: null, cancellationToken);
+    }
 
+    /// <summary>
+    /// Starts a guest from <paramref name="template"/> (QEMU <c>-loadvm</c> on a copy of its overlay, with fresh ports)
+    /// and returns once SSH works: the template's clean guest, without a boot. Throws like <see cref="StartAsync"/>.
+    /// </summary>
+    public static async Task<VirtualMachine> StartFromTemplateAsync(GuestTemplate template, VmOptions options, Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (!template.IsComplete) throw new VmException($"The guest template {template.Folder.Path} is gone.");
+        log ??= _ => { };
+        var host = await VmHosts.CreateAsync(options, log, cancellationToken);
+        try
+        {
+            return await LaunchWithRetriesAsync(host, options, template.Image, template.Accelerator, template.Request, log, template, cancellationToken);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<VirtualMachine> LaunchWithRetriesAsync(IVmHost host, VmOptions options, GuestImage image, AcceleratorChoice accelerator,
+        VmStartRequest request, Action<string> log, GuestTemplate? template, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             var run = RunDirectory.Create(options.ResolvedRunsDir);
-            await host.CreateOverlayAsync(image, run, cancellationToken);
+            string? initramfs;
+            if (template is null)
+            {
+                await host.CreateOverlayAsync(image, run, cancellationToken);
+                initramfs = WritePayload(image, run, request.Payload);
+            }
+            else
+            {
+                File.Copy(template.Folder.Overlay, run.Overlay);
+                initramfs = template.Initramfs;
+            }
             var forwards = HostPorts.Allocate([SshGuestPort, .. request.GuestPorts]);
-            var initramfs = WritePayload(image, run, request.Payload);
             var arguments = QemuCommandLine.Build(options, accelerator.Accelerator, image, run, forwards, request.Init, request.KernelArguments, initramfs);
+            if (template is not null) arguments = [.. arguments, "-loadvm", template.Snapshot];
             var vm = await LaunchAsync(options, log, image, accelerator, run, forwards, host, arguments, cancellationToken);
             try
             {
-                await vm.WaitForBootAsync(cancellationToken);
+                if (template is null) await vm.WaitForBootAsync(cancellationToken);
+                else await vm.WaitForResumeAsync(template, cancellationToken);
                 vm._ownsHost = true;
                 return vm;
             }
@@ -121,7 +159,7 @@ public sealed class VirtualMachine : IAsyncDisposable
             }
             catch
             {
-                vm.MarkFailed("boot failed");
+                vm.MarkFailed(template is null ? "boot failed" : "start from the template failed");
                 await vm.DisposeAsync();
                 throw;
             }
@@ -169,6 +207,52 @@ public sealed class VirtualMachine : IAsyncDisposable
         _log($"guest ready: sshd listening after {ConsoleReadyTime.TotalSeconds:F2} s, SSH channel open after {BootTime.TotalSeconds:F2} s ({Accelerator.Accelerator})");
     }
 
+    /// <summary>A guest started from a template: no console line comes (the guest booted before its snapshot), so SSH is the sign of life.</summary>
+    private async Task WaitForResumeAsync(GuestTemplate template, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        // QEMU answers QMP once it has loaded the snapshot: connecting SSH before that would reach a guest that is not running yet.
+        _qmp = await _lifeline.RunAsync("QMP connection", _options.BootTimeout, cancellationToken, token => QmpClient.ConnectAsync(Run.QmpSocket, token));
+        var loaded = clock.Elapsed;
+        await Shell.ConnectAsync(_options.BootTimeout, cancellationToken);
+        BootTime = clock.Elapsed;
+        _log($"guest ready from the template's snapshot '{template.Snapshot}': snapshot loaded after {loaded.TotalSeconds:F2} s, SSH channel open after {BootTime.TotalSeconds:F2} s ({Accelerator.Accelerator})");
+    }
+
+    /// <summary>
+    /// Saves this guest as a template that more guests start from (<see cref="StartFromTemplateAsync"/>): a copy of its
+    /// overlay, which holds snapshot <paramref name="snapshot"/> (take it first), made while QEMU is paused so that the
+    /// copy is consistent. The guest runs on unchanged. The template's folder is removed with <see cref="GuestTemplate.Delete"/>,
+    /// or by the next run once this process is gone.
+    /// </summary>
+    public async Task<GuestTemplate> SaveTemplateAsync(string snapshot, VmStartRequest request, object? facts, CancellationToken cancellationToken = default)
+    {
+        var folder = RunDirectory.Create(_options.ResolvedRunsDir);
+        try
+        {
+            await Qmp("stop", cancellationToken); // QEMU drains and flushes the disk when it stops the guest
+            try
+            {
+                File.Copy(Run.Overlay, folder.Overlay);
+                if (File.Exists(Run.Initramfs)) File.Copy(Run.Initramfs, folder.Initramfs);
+            }
+            finally
+            {
+                await Qmp("cont", cancellationToken);
+            }
+            return new GuestTemplate(folder, snapshot, Image, Accelerator, request, facts);
+        }
+        catch
+        {
+            folder.Delete();
+            throw;
+        }
+    }
+
+    private Task<JsonNode?> Qmp(string command, CancellationToken cancellationToken, JsonObject? arguments = null, string? what = null) =>
+        _lifeline.RunAsync(what ?? $"QMP {command}", TimeSpan.FromSeconds(30), cancellationToken,
+            token => (_qmp ?? throw new VmException("QMP is not connected.")).ExecuteAsync(command, arguments, token));
+
     /// <summary>Saves the running guest (RAM and disk) inside the overlay under <paramref name="name"/>.</summary>
     public async Task SnapshotAsync(string name = "clean", CancellationToken cancellationToken = default)
     {
@@ -194,9 +278,7 @@ public sealed class VirtualMachine : IAsyncDisposable
 
     /// <summary>Takes the guest's network link down or up (QMP set_link on its only NIC), as a cable pull would.</summary>
     public Task SetLinkAsync(bool up, CancellationToken cancellationToken = default) =>
-        _lifeline.RunAsync($"QMP set_link {(up ? "up" : "down")}", TimeSpan.FromSeconds(10), cancellationToken,
-            token => (_qmp ?? throw new VmException("QMP is not connected.")).ExecuteAsync("set_link",
-                new System.Text.Json.Nodes.JsonObject { ["name"] = "n0", ["up"] = up }, token));
+        Qmp("set_link", cancellationToken, new JsonObject { ["name"] = "n0", ["up"] = up }, $"QMP set_link {(up ? "up" : "down")}");
 
     private Task<string> Monitor(string command, CancellationToken cancellationToken) =>
         _lifeline.RunAsync($"QEMU monitor `{command}`", TimeSpan.FromSeconds(60), cancellationToken,

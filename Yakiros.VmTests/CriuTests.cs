@@ -14,7 +14,7 @@ namespace Yakiros.VmTests;
 /// /var/lib/graph/checkpoints/&lt;component&gt;/&lt;id&gt;/ with a metadata.json beside CRIU's images.
 /// </summary>
 [Trait("Category", Categories.Criu)]
-[Collection(YakirosTimersCollection.Name)]
+[Collection(YakirosServicesCollection.Name)]
 public sealed class CriuTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output), IDisposable
 {
     private const string Stateful = "test-stateful-service";

@@ -13,7 +13,7 @@ namespace Yakiros.VmTests;
 /// and its connections over its handoff channel (fd 4); the successor receives them on fd 4 and answers HANDOFF_COMPLETE.
 /// </summary>
 [Trait("Category", Categories.HotSwap)]
-[Collection(YakirosCollection.Name)]
+[Collection(YakirosServicesCollection.Name)]
 public sealed class HotSwapTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     private const string Echo = "test-echo-server";

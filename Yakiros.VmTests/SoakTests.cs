@@ -15,7 +15,7 @@ namespace Yakiros.VmTests;
 /// --report-interval 1h --cycles 1000` runs the long one. Reports with a trend verdict go to TestResults/&lt;run&gt;/soak/.
 /// </summary>
 [Trait("Category", Categories.Soak)]
-[Collection(YakirosCollection.Name)]
+[Collection(YakirosServicesCollection.Name)]
 public sealed class SoakTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     private const string Cycler = "soak-cycler";

@@ -56,6 +56,16 @@ public class VmFixture : IAsyncLifetime
     /// <summary>When set, boots of the fixtures sharing it take turns (a boot ends when the guest is ready for tests).</summary>
     protected virtual SemaphoreSlim? BootGate => null;
 
+    /// <summary>
+    /// When set, every guest after the first starts from the clean guest saved in this store (see
+    /// <see cref="GuestTemplateStore"/>): <see cref="OnStartedAsync"/> saves it after a boot, and a later start runs
+    /// <see cref="OnStartedFromTemplateAsync"/> instead. When starting from it fails, the guest boots as usual.
+    /// </summary>
+    protected virtual GuestTemplateStore? Templates => null;
+
+    /// <summary>Runs instead of <see cref="OnStartedAsync"/> when the guest started from a template (it is already clean and snapshotted).</summary>
+    protected virtual Task OnStartedFromTemplateAsync(VirtualMachine vm, GuestTemplate template, CancellationToken cancellationToken) => Task.CompletedTask;
+
     private async Task<VirtualMachine> StartVmAsync(CancellationToken cancellationToken)
     {
         var gate = BootGate;
@@ -73,12 +83,39 @@ public class VmFixture : IAsyncLifetime
 
     private async Task<VirtualMachine> BootAsync(CancellationToken cancellationToken)
     {
+        if (Templates?.Current is { } template && await StartFromTemplateAsync(template, cancellationToken) is { } started) return started;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var vm = await VirtualMachine.StartAsync(Options, Request, HarnessLog.Write, cancellationToken);
         try
         {
             await OnStartedAsync(vm, cancellationToken);
             HarnessTimes.Add(HarnessTimes.Boot, clock.Elapsed); // QEMU start to a guest ready for tests (settled, snapshot taken)
+            return vm;
+        }
+        catch
+        {
+            await vm.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<VirtualMachine?> StartFromTemplateAsync(GuestTemplate template, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        VirtualMachine vm;
+        try
+        {
+            vm = await VirtualMachine.StartFromTemplateAsync(template, Options, HarnessLog.Write, cancellationToken);
+        }
+        catch (VmException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            HarnessLog.Write($"starting a guest from the clean template failed ({e.Message.Split('\n')[0]}); booting one instead");
+            return null;
+        }
+        try
+        {
+            await OnStartedFromTemplateAsync(vm, template, cancellationToken);
+            HarnessTimes.Add(HarnessTimes.FromTemplate, clock.Elapsed); // QEMU start to a clean guest ready for tests
             return vm;
         }
         catch
