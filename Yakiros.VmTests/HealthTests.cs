@@ -61,7 +61,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         var before = await ctl.WaitForActiveAsync(Probe, TimeSpan.FromSeconds(10));
         await WaitForLogAsync(l => Checks(l).Count >= 1, TimeSpan.FromSeconds(20), "a first health check");
 
-        await vm.Shell.SucceedAsync($"touch {Flag}");
+        await ProbeServices.TouchAsync(vm, Flag);
         var states = new List<string>();
         var log = await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith($"component '{Probe}' failed after", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(40), "health-probe going FAILED");
@@ -86,7 +86,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         var before = await ctl.WaitForActiveAsync(Probe, TimeSpan.FromSeconds(10));
         await WaitForLogAsync(l => Checks(l).Count >= 1, TimeSpan.FromSeconds(20), "a first health check");
 
-        await vm.Shell.SucceedAsync($"touch {Flag}");
+        await ProbeServices.TouchAsync(vm, Flag);
         await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith($"component '{Probe}' entered DEGRADED", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(30), "health-probe DEGRADED");
         var whileDegraded = await ctl.StatusAsync();
@@ -113,7 +113,7 @@ public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper outp
         var (vm, ctl) = await AddProbeAsync(Lifecycle(2, 3, 5, timeout));
         await WaitForLogAsync(l => Checks(l).Count >= 1, TimeSpan.FromSeconds(20), "a first health check");
 
-        await vm.Shell.SucceedAsync($"touch {Hang}");
+        await ProbeServices.TouchAsync(vm, Hang);
         var log = await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith($"health check for '{Probe}' timed out", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(30), "the hanging check timing out");
         await vm.Shell.SucceedAsync($"rm -f {Hang}");

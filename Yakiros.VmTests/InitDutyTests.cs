@@ -35,7 +35,7 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
         await ProbeServices.InstallAsync(vm, ProbeServices.Ticker(), unmet, dependent, provider);
         var waiting = await ctl.WaitForStatusAsync(s => s.Find("gate-provider")?.State == "READY_WAIT", Scaled(TimeSpan.FromSeconds(10)),
             "gate-provider waiting for its readiness file (READY_WAIT)");
-        await vm.Shell.SucceedAsync($"touch {ProbeServices.Dir("gate-provider")}/release");
+        await ProbeServices.TouchAsync(vm, $"{ProbeServices.Dir("gate-provider")}/release");
         var active = await ctl.WaitForStatusAsync(s => s.Find("gate-dependent") is { State: "ACTIVE", Pid: not null }, Scaled(TimeSpan.FromSeconds(30)),
             "gate-dependent ACTIVE once gate-provider is ready");
 
@@ -61,6 +61,8 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
         var before = await ctl.WaitForStatusAsync(s => s.Find("loss-dependent") is { State: "ACTIVE", Pid: not null }, Scaled(TimeSpan.FromSeconds(20)),
             "loss-provider and loss-dependent ACTIVE");
         var (providerPid, dependentPid) = (before["loss-provider"].Pid!.Value, before["loss-dependent"].Pid!.Value);
+        await ProbeServices.WaitForStartsAsync(vm, "loss-provider", 1, Scaled(TimeSpan.FromSeconds(10)), providerPid); // running, not just forked
+        await ProbeServices.WaitForStartsAsync(vm, "loss-dependent", 1, Scaled(TimeSpan.FromSeconds(10)), dependentPid);
 
         await vm.Shell.SucceedAsync($"kill -KILL {providerPid}");
         var back = await ctl.WaitForStatusAsync(

@@ -161,6 +161,8 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         var (vm, ctl) = await GuestAsync();
         const string cgroup = "/sys/fs/cgroup/graph/memory-hog";
         // sh stays behind when its python child is OOM-killed: a correct init stops the whole instance before a restart.
+        // YakirOS decides a restart (after its 5-s gap) only on an event: the ticker's 1-s health check gives it one each second.
+        await ProbeServices.InstallAsync(vm, ProbeServices.Ticker());
         await vm.Shell.UploadAsync("#!/bin/sh\npython3 -c 'import time; time.sleep(1); b = bytearray(96 << 20); time.sleep(100000)'\nexec sleep 100000\n",
             "/run/yakiros-memory-hog.sh", "755");
         await GeneratedComponents.InstallAsync(vm, [("memory-hog", """
@@ -199,6 +201,8 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         var (vm, ctl) = await GuestAsync();
         await ProbeServices.InstallAsync(vm, ProbeServices.Service("cgroup-victim", "cgroup.victim", ["kernel.memory"]));
         var running = await ctl.WaitForActiveAsync("cgroup-victim", Scaled(TimeSpan.FromSeconds(15)));
+        // Its script has run (only `sleep infinity` is left): killed while a start-up command still ran, the child would keep the cgroup busy.
+        await ProbeServices.WaitForStartsAsync(vm, "cgroup-victim", 1, Scaled(TimeSpan.FromSeconds(10)), running.Pid);
         const string cgroup = "/sys/fs/cgroup/graph/cgroup-victim";
         var during = (await vm.Shell.SucceedAsync($"cat {cgroup}/cgroup.procs; stat -c 'inode %i' {cgroup}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 

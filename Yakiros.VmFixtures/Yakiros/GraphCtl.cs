@@ -6,8 +6,11 @@ namespace Yakiros.VmFixtures.Yakiros;
 /// fail only the test that checks graphctl. Every call has a deadline; a PID 1 that does not answer is named,
 /// with what the kernel says it is doing.
 /// </summary>
-public sealed class GraphCtl(GuestShell shell)
+public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
 {
+    /// <summary>The client of <paramref name="vm"/>'s guest; its `status` polls go through the <see cref="ControlRelay"/> when the guest runs one.</summary>
+    public static GraphCtl For(VirtualMachine vm) => new(vm.Shell, ControlRelay.Of(vm));
+
     public const string SocketPath = "/run/graph-resolver.sock";
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
@@ -81,7 +84,7 @@ public sealed class GraphCtl(GuestShell shell)
             {
                 try
                 {
-                    last = GraphStatus.Parse(await SendAsync("status", cancellationToken: deadline.Token));
+                    last = GraphStatus.Parse(await StatusReplyAsync(deadline.Token));
                     busy = null;
                     if (condition(last)) return last;
                 }
@@ -99,6 +102,21 @@ public sealed class GraphCtl(GuestShell shell)
             throw new GuestTimeoutException($"{what} did not happen within {timeout.TotalSeconds:0} s. " +
                 (busy is not null ? $"At the end: {busy.Message}" : $"Last status:\n{last?.Raw ?? "(none)"}"));
         }
+    }
+
+    /// <summary>
+    /// One `status` reply, through the relay when there is one. `status` changes nothing, so when the relay gives no
+    /// reply (it is not running, or the socket refused) the request is simply made again over SSH, which says why.
+    /// </summary>
+    private async Task<string> StatusReplyAsync(CancellationToken cancellationToken)
+    {
+        if (relay is not null)
+        {
+            var outcome = await relay.SendAsync("status", DefaultTimeout, cancellationToken);
+            if (outcome.TimedOut) throw await UnresponsiveAsync("status", DefaultTimeout, cancellationToken);
+            if (outcome.Reply.Length > 0) return outcome.Reply;
+        }
+        return await SendAsync("status", cancellationToken: cancellationToken);
     }
 
     /// <summary>Waits until <paramref name="component"/> is ACTIVE with a pid and returns its row.</summary>

@@ -6,7 +6,8 @@ namespace Yakiros.VmTests.Infrastructure;
 
 /// <summary>
 /// Base of a category class: each test starts with <see cref="GuestAsync"/>, which gives it the category's clean guest.
-/// A class names its guest with [Collection]: <see cref="YakirosCollection"/> or <see cref="YakirosTimersCollection"/>.
+/// A class names its guest with [Collection]: <see cref="YakirosCollection"/>, <see cref="YakirosTimersCollection"/> or
+/// <see cref="YakirosServicesCollection"/>.
 /// </summary>
 public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -23,7 +24,7 @@ public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper 
         _logCursor = await new ResolverLog(_vm.Shell).CursorAsync();
         if (Fixture.Boot.WorkaroundApplied is { } workaround)
             Output.WriteLine($"harness workaround in effect for this guest (a green result here needed it): {workaround}");
-        return (_vm, new GraphCtl(_vm.Shell));
+        return (_vm, GraphCtl.For(_vm));
     }
 
     /// <summary>The resolver's log lines since this test's <see cref="GuestAsync"/>.</summary>
@@ -76,7 +77,7 @@ public abstract class CategoryTests(YakirosVmFixture fixture, ITestOutputHelper 
     {
         try
         {
-            var after = await CleanStateProof.FingerprintAsync(vm, new GraphCtl(vm.Shell));
+            var after = await CleanStateProof.FingerprintAsync(vm, GraphCtl.For(vm));
             if (CleanStateProof.Difference(Fixture.CleanFingerprint, after, kernelLines, Fixture.Components.Select(c => c.Name).ToHashSet()) is { } difference)
                 HarnessLog.Write($"{GetType().Name}: a read-only test left the guest changed, so the next test restores ({difference})");
             else

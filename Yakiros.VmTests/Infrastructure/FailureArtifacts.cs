@@ -53,7 +53,7 @@ public static class FailureArtifacts
     {
         try
         {
-            return await new GraphCtl(vm.Shell).SendAsync("status", cancellationToken: cancellationToken);
+            return await GraphCtl.For(vm).SendAsync("status", cancellationToken: cancellationToken);
         }
         catch (VmException e)
         {

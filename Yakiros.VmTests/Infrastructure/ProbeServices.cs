@@ -63,7 +63,7 @@ public static class ProbeServices
     {
         await vm.Shell.SucceedAsync($"mkdir -p {Root}");
         foreach (var probe in probes) await vm.Shell.UploadAsync(probe.Script, $"{Dir(probe.Name)}.sh");
-        var ctl = new GraphCtl(vm.Shell);
+        var ctl = GraphCtl.For(vm);
         foreach (var probe in probes)
         {
             await GeneratedComponents.InstallAsync(vm, [(probe.Name, probe.Toml)]);
@@ -71,13 +71,20 @@ public static class ProbeServices
         }
     }
 
+    /// <summary>
+    /// Creates the flag file <paramref name="path"/> in a probe's folder (a release, a switch its checks read). The
+    /// folder is made too: a component is ACTIVE (or READY_WAIT) as soon as its process runs, maybe before its script has made it.
+    /// </summary>
+    public static Task TouchAsync(VirtualMachine vm, string path) =>
+        vm.Shell.SucceedAsync($"mkdir -p {ShellQuote.Quote(Path.GetDirectoryName(path)!)} && touch {ShellQuote.Quote(path)}");
+
     /// <summary>One line of a probe's events file.</summary>
     public sealed record Event(string Kind, double At, int Pid);
 
     /// <summary>The probe's events, oldest first (empty when it never ran).</summary>
     public static async Task<IReadOnlyList<Event>> EventsAsync(VirtualMachine vm, string name)
     {
-        var text = (await vm.Shell.RunAsync($"cat {Dir(name)}/events 2>/dev/null")).Stdout;
+        var text = (await vm.Shell.RunAsync($"busybox cat {Dir(name)}/events 2>/dev/null")).Stdout; // static: cheap to start under TCG
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' '))
             .Where(f => f.Length >= 3)
             .Select(f => new Event(f[0], double.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture)))
@@ -95,25 +102,19 @@ public static class ProbeServices
     public static async Task<IReadOnlyList<Event>> WaitForEventsAsync(VirtualMachine vm, string name, string kind, int count, TimeSpan timeout, int? pid = null)
     {
         IReadOnlyList<Event> events = [];
-        var seen = "";
-        await Deadline.PollAsync(async _ =>
-            {
-                events = await EventsAsync(vm, name);
-                if (events.Count(e => e.Kind == kind) >= count) return true;
-                if (pid is not null)
-                    seen = (await vm.Shell.RunAsync($"cd /proc/{pid} && echo \"comm=$(cat comm) wchan=$(cat wchan) $(grep -E '^State' status) cmdline=$(tr '\\0' ' ' < cmdline)\"")).Stdout.Trim();
-                return false;
-            }, timeout,
-            TimeSpan.FromMilliseconds(200), () => $"{name} logged {events.Count(e => e.Kind == kind)} of {count} {kind} lines within {timeout.TotalSeconds:0} s" +
-                                                  (pid is null ? "" : $"; pid {pid}: {(seen.Length > 0 ? seen : "gone")}") +
-                                                  $"; its events: {string.Join(", ", events)}");
-        return events;
+        if (await Deadline.UntilAsync(async _ => (events = await EventsAsync(vm, name)).Count(e => e.Kind == kind) >= count, timeout, TimeSpan.FromMilliseconds(200)))
+            return events;
+        var seen = pid is null ? "" : (await vm.Shell.RunAsync(
+            $"cd /proc/{pid} && echo \"comm=$(busybox cat comm) wchan=$(busybox cat wchan) $(busybox grep -E '^State' status) cmdline=$(busybox tr '\\0' ' ' < cmdline)\"")).Stdout.Trim();
+        throw new GuestTimeoutException($"{name} logged {events.Count(e => e.Kind == kind)} of {count} {kind} lines within {timeout.TotalSeconds:0} s" +
+                                        (pid is null ? "" : $"; pid {pid}: {(seen.Length > 0 ? seen : "gone")}") +
+                                        $"; its events: {string.Join(", ", events)}");
     }
 
     /// <summary>Whether <paramref name="pid"/> is a live process (not gone, not a zombie), and its parent.</summary>
     public static async Task<(bool Alive, string State, int ParentPid)> ProcessAsync(VirtualMachine vm, int pid)
     {
-        var status = (await vm.Shell.RunAsync($"grep -E '^(State|PPid):' /proc/{pid}/status 2>/dev/null")).Stdout;
+        var status = (await vm.Shell.RunAsync($"busybox grep -E '^(State|PPid):' /proc/{pid}/status 2>/dev/null")).Stdout;
         if (status.Length == 0) return (false, "gone", 0);
         var state = status.Split('\n').First(l => l.StartsWith("State:", StringComparison.Ordinal))["State:".Length..].Trim();
         var parent = int.Parse(status.Split('\n').First(l => l.StartsWith("PPid:", StringComparison.Ordinal))["PPid:".Length..].Trim(), CultureInfo.InvariantCulture);

@@ -19,8 +19,8 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
     private bool _buildNamed;
 
     /// <summary>
-    /// The two guests boot one after the other: side by side on 2 cores under TCG each took about 30 s to a settled
-    /// graph, against 8 s alone. The first starts its tests while the second boots.
+    /// The guests start one after the other: two boots side by side on 2 cores under TCG each took about 30 s to a
+    /// settled graph, against 8 s alone. The first boots; the others then start from its template (below).
     /// </summary>
     private static readonly SemaphoreSlim OneBootAtATime = new(1, 1);
 
@@ -55,7 +55,7 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
         Init = YakirosBuild.ResolverGuestPath,
         Payload = Build.Payload(),
         KernelArguments = ["yakiros.leave-mounts=run,devpts"],
-        GuestPorts = [EchoPort, StatefulPort],
+        GuestPorts = [EchoPort, StatefulPort, ControlRelay.GuestPort],
     };
 
     /// <summary>The echo server (hot-swap) and the stateful service (CRIU), reachable from the host through forwards.</summary>
@@ -83,7 +83,8 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
         if (graphctl.Stdout.Trim() is "126" or "127")
             throw new VmConfigurationException($"{Build.Graphctl} does not execute in the guest (exit {graphctl.Stdout.Trim()}): " +
                                                "build YakirOS statically (`make static`) so that it needs nothing from the guest's libraries.");
-        var ctl = new GraphCtl(vm.Shell);
+        await ControlRelay.StartAsync(vm, cancellationToken); // the harness's cheap path for status polls (in the snapshot with the rest)
+        var ctl = GraphCtl.For(vm);
         var clock = Stopwatch.StartNew();
         TimeSpan? settled = null;
         string? unresponsive = null, workaround = null, first = "";
@@ -263,7 +264,7 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
 }
 
 /// <summary>
-/// The YakirOS categories run in two guests, each a collection with its own <see cref="YakirosVmFixture"/>, side by
+/// The YakirOS categories run in three guests, each a collection with its own <see cref="YakirosVmFixture"/>, side by
 /// side (xUnit runs collections in parallel). This one holds the categories that measure or drive the guest.
 /// </summary>
 [CollectionDefinition(Name)]
