@@ -96,9 +96,17 @@ public sealed class GuestShell : IAsyncDisposable
         client.Dispose();
     }
 
-    private SshClient Client => _client is { IsConnected: true } c
-        ? c
-        : throw (_lifeline.IsDead ? _lifeline.DeathException("a guest command") : new VmException("The SSH connection to the guest is not open (connect or reconnect first)."));
+    /// <summary>
+    /// The open connection. A connection that dropped is often a guest going down (a panic) a moment before the console
+    /// says so: then the console's story is given that moment, and the error is the guest's death, not "not open".
+    /// </summary>
+    private async Task<SshClient> ClientAsync(string what)
+    {
+        if (_client is { IsConnected: true } client) return client;
+        if (!_lifeline.IsDead && _client is not null)
+            await Task.WhenAny(Task.Delay(DeathGrace, CancellationToken.None), Task.Delay(Timeout.Infinite, _lifeline.Token));
+        throw _lifeline.IsDead ? _lifeline.DeathException(what) : new VmException("The SSH connection to the guest is not open (connect or reconnect first).");
+    }
 
     /// <summary>Runs <paramref name="command"/> in the guest (/bin/sh) and returns its exit code, output and duration.</summary>
     public Task<CommandResult> RunAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default, Stream? stdin = null)
@@ -106,7 +114,7 @@ public sealed class GuestShell : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         return _lifeline.RunAsync($"guest command `{command}`", timeout ?? DefaultTimeout, cancellationToken, async token =>
         {
-            using var ssh = Client.CreateCommand(command);
+            using var ssh = (await ClientAsync($"`{command}`")).CreateCommand(command);
             try
             {
                 var running = ssh.ExecuteAsync(token);
@@ -179,7 +187,7 @@ public sealed class GuestShell : IAsyncDisposable
         var command = $"cat -- {ShellQuote.Quote(guestPath)}";
         return _lifeline.RunAsync($"download of {guestPath}", timeout ?? TimeSpan.FromSeconds(60), cancellationToken, async token =>
         {
-            using var ssh = Client.CreateCommand(command);
+            using var ssh = (await ClientAsync($"download of {guestPath}")).CreateCommand(command);
             using var buffer = new MemoryStream();
             var running = ssh.ExecuteAsync(token);
             await ssh.OutputStream.CopyToAsync(buffer, token);

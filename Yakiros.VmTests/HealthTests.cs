@@ -14,7 +14,7 @@ namespace Yakiros.VmTests;
 /// resolution. YakirOS compares whole seconds (time(NULL)), so an interval of N s is N-1 to N+1 s of real time.
 /// </summary>
 [Trait("Category", Categories.Health)]
-[Collection(YakirosServicesCollection.Name)]
+[Collection(YakirosTimersCollection.Name)]
 public sealed class HealthTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     private const string Probe = "health-probe";

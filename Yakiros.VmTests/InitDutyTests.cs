@@ -9,8 +9,8 @@ namespace Yakiros.VmTests;
 /// Step 11, Basic: the duties that make YakirOS an init system. Dependency gating and order (proved with the
 /// services' own timestamps), restart after a crash with YakirOS's rules (a new start only when 5 whole seconds have
 /// passed since the last one, src/graph.c:60; back-off after 5 starts within 30 s, src/component.c:171), failed
-/// oneshots, reaping of orphans by PID 1, and stopping a process that ignores SIGTERM. Rules YakirOS evaluates only
-/// on events get an event every second from the ticker probe (a passing 1-s health check).
+/// oneshots and reaping of orphans by PID 1 (stopping a process that ignores SIGTERM: <see cref="StopEscalationTests"/>).
+/// Rules YakirOS evaluates only on events get an event every second from the ticker probe (a passing 1-s health check).
 /// These tests wait mostly on YakirOS's own timers (restart gaps, grace periods, back-off), so they have a guest of
 /// their own and run beside the other categories.
 /// </summary>
@@ -205,94 +205,9 @@ public sealed class InitDutyTests(YakirosVmFixture fixture, ITestOutputHelper ou
         (await ResolverLogAsync()).Should().Contain(l => l.Message == $"reaped orphan pid {orphan}", "the resolver reaps and logs the orphan");
     }
 
-    [GuestFact]
-    public async Task An_upgrade_restart_kills_a_service_that_ignores_SIGTERM_after_the_grace_period()
-    {
-        var (vm, ctl) = await GuestAsync();
-        await ProbeServices.InstallAsync(vm, ProbeServices.Service("stubborn", "stubborn.cap", ["kernel.memory"], ignoreSigterm: true));
-        var before = await ctl.WaitForActiveAsync("stubborn", Scaled(TimeSpan.FromSeconds(15)));
-
-        var swap = await HotSwap.UpgradeAsync(vm, ctl, "stubborn", before, Scaled(TimeSpan.FromSeconds(40)));
-        var old = await ProbeServices.ProcessAsync(vm, before.Pid!.Value);
-
-        Output.WriteLine($"{swap.Describe()}\nold instance {before.Pid}: {old.State}");
-        old.Alive.Should().BeFalse("the resolver must end the old instance (SIGKILL after its grace period) before the new one runs");
-        (await ResolverLogAsync()).Should().Contain(l => l.Message == $"upgrade: old process {before.Pid} did not exit, killing");
-    }
-
-    [GuestFact]
-    [Trait("KnownDefect", "YK-020")]
-    public async Task A_health_FAILED_service_that_ignores_SIGTERM_is_killed_after_the_grace_period()
-    {
-        var (vm, ctl) = await GuestAsync();
-        var dir = ProbeServices.Dir("stubborn-health");
-        await vm.Shell.SucceedAsync($"mkdir -p {dir} && touch {dir}/unhealthy");
-        await ProbeServices.InstallAsync(vm, ProbeServices.Service("stubborn-health", "stubborn.health", ["kernel.memory"], ignoreSigterm: true,
-            lifecycle: $"health_check = \"test ! -e {dir}/unhealthy\"\nhealth_interval = 1\nhealth_fail_threshold = 1\nhealth_restart_threshold = 2"));
-        var failed = (await WaitForLogAsync(l => l.Any(x => x.Message.StartsWith("component 'stubborn-health' failed after", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(20), "stubborn-health going FAILED on its health checks"))
-            .First(x => x.Message.StartsWith("component 'stubborn-health' failed after", StringComparison.Ordinal));
-        await vm.Shell.SucceedAsync($"rm -f {dir}/unhealthy");
-        // The instance that failed is the first one that ran (a restart may already be running beside it).
-        var first = (await ProbeServices.WaitForStartsAsync(vm, "stubborn-health", 1, Scaled(TimeSpan.FromSeconds(10)))).First(e => e.Kind == "start");
-        await ExpectStoppedAsync(vm, first.Pid, failed.Time);
-    }
-
-    [GuestFact]
-    [Trait("KnownDefect", "YK-020")]
-    public async Task A_readiness_timeout_FAILS_the_component_and_kills_a_process_that_ignores_SIGTERM()
-    {
-        var (vm, ctl) = await GuestAsync();
-        await ProbeServices.InstallAsync(vm, ProbeServices.Service("never-ready", "never.ready", ["kernel.memory"], ignoreSigterm: true,
-            lifecycle: $"readiness_file = \"{ProbeServices.Dir("never-ready")}/ready\"\nreadiness_timeout = {ReadinessTimeout}"));
-        var waiting = await ctl.WaitForStatusAsync(s => s.Find("never-ready") is { State: "READY_WAIT", Pid: not null }, Scaled(TimeSpan.FromSeconds(15)),
-            "never-ready waiting for readiness");
-
-        var log = await WaitForLogAsync(l => l.Any(x => x.Message == $"component 'never-ready' readiness timeout after {ReadinessTimeout} seconds"), TimeSpan.FromSeconds(20),
-            "never-ready's readiness timeout");
-        var started = log.First(x => x.Message.StartsWith("starting component 'never-ready'", StringComparison.Ordinal));
-        var timedOut = log.First(x => x.Message == $"component 'never-ready' readiness timeout after {ReadinessTimeout} seconds");
-
-        // The upper bound allows the 1-s loop tick and the other components' synchronous health checks, slow under emulation.
-        (timedOut.Time - started.Time).Should().BeGreaterThan(ReadinessTimeout - 1).And.BeLessThanOrEqualTo(ReadinessTimeout + 1 + Scaled(TimeSpan.FromSeconds(2)).TotalSeconds,
-            "readiness_timeout = {0} whole seconds, checked each loop tick", ReadinessTimeout);
-        (await ctl.StatusAsync())["never-ready"].State.Should().NotBe("ACTIVE", "a component that never signalled readiness is never ACTIVE");
-        await ExpectStoppedAsync(vm, waiting["never-ready"].Pid!.Value, timedOut.Time);
-    }
-
-    private const int ReadinessTimeout = 4;
-
     /// <summary>Kernel times at which the resolver logged starting <paramref name="component"/> (its fork, not the service's first line).</summary>
     private static List<double> StartTimes(IReadOnlyList<ResolverLogLine> log, string component) =>
         log.Where(l => l.Message.StartsWith($"starting component '{component}'", StringComparison.Ordinal)).Select(l => l.Time).ToList();
-
-    /// <summary>YakirOS's own grace period for a process that ignores SIGTERM (the upgrade path waits 10 s, then SIGKILL).</summary>
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// The instance <paramref name="pid"/> that YakirOS gave up on at kernel time <paramref name="gaveUpAt"/> (its log line)
-    /// must be gone once the grace period has passed on the guest's own clock, plus a margin for the resolver's loop tick
-    /// and the synchronous checks that can delay it under emulation. The wait ends as soon as the process is gone, or
-    /// at that guest time: a build that never sends SIGKILL is judged then, not after a host-side timeout.
-    /// </summary>
-    private async Task ExpectStoppedAsync(VirtualMachine vm, int pid, double gaveUpAt)
-    {
-        var decideAt = gaveUpAt + (Grace + Scaled(TimeSpan.FromSeconds(3))).TotalSeconds;
-        var (state, uptime) = ("alive", 0.0);
-        await Deadline.PollAsync(async _ =>
-        {
-            if (!(await ProbeServices.ProcessAsync(vm, pid)).Alive) state = "gone";
-            uptime = await GuestClockAsync();
-            return state == "gone" || uptime >= decideAt;
-        }, Scaled(Grace + TimeSpan.FromSeconds(15)), TimeSpan.FromMilliseconds(500),
-            () => $"the guest clock did not reach {decideAt:F1} s (it read {uptime:F1} s) while pid {pid} was alive");
-        await ExpectDefectAsync(KnownDefects.NoKillAfterSigterm,
-            () => state.Should().Be("gone",
-                "the resolver kills the instance it gave up on (SIGTERM, then SIGKILL after a grace period); pid {0} was still {1} at {2:F1} s, {3:F1} s after it gave up at {4:F1} s",
-                pid, state, uptime, uptime - gaveUpAt, gaveUpAt),
-            async () => $"{await ResolverLogTextAsync()}\ninstance pid {pid} that ignores SIGTERM, " +
-                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{uptime - gaveUpAt:F1} s (guest clock) after the resolver gave up on it: {state}"));
-    }
 
     private static async Task<string> WaitForZombieToGoAsync(VirtualMachine vm, int pid)
     {

@@ -15,7 +15,20 @@ public sealed class StandInVmFixture : VmFixture
         Payload = [new PayloadFile(PayloadProbe, "#!/bin/sh\necho payload-ok\n"u8.ToArray(), PayloadFile.Executable)],
     };
 
-    protected override Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken) => vm.SnapshotAsync("clean", cancellationToken);
+    private readonly GuestTemplateStore _templates = new();
+
+    protected override GuestTemplateStore Templates => _templates;
+
+    protected override async Task OnStartedAsync(VirtualMachine vm, CancellationToken cancellationToken)
+    {
+        await vm.SnapshotAsync("clean", cancellationToken);
+        _templates.Publish(await vm.SaveTemplateAsync("clean", Request, facts: null, cancellationToken));
+    }
+
+    /// <summary>Another guest like this fixture's, started from its template (QEMU -loadvm on a copy of its overlay), for a test to own and dispose.</summary>
+    public Task<VirtualMachine> StartAnotherAsync(Action<string> log) =>
+        VirtualMachine.StartFromTemplateAsync(_templates.Current ?? throw new VmException($"No guest template: {NoVmReason ?? "the fixture saved none"}"),
+            Options, log);
 }
 
 /// <summary>Every self-test that boots a guest runs in this collection, one at a time: two guests would halve each other's CPU.</summary>

@@ -12,7 +12,7 @@ public sealed class VmLifecycleTests(StandInVmFixture fixture, ITestOutputHelper
     public async Task A_kernel_panic_ends_waiting_operations_at_once_and_disposal_leaves_no_qemu()
     {
         Skip.If(fixture.UnavailableReason is not null, fixture.UnavailableReason);
-        var vm = await VirtualMachine.StartAsync(fixture.Options, log: output.WriteLine);
+        var vm = await fixture.StartAnotherAsync(output.WriteLine); // from the fixture's template: a second guest without a boot
         var qemuPid = vm.QemuPid ?? throw new InvalidOperationException("QEMU pid unknown");
         try
         {
@@ -38,7 +38,7 @@ public sealed class VmLifecycleTests(StandInVmFixture fixture, ITestOutputHelper
     public async Task Disposing_a_healthy_vm_stops_qemu_and_removes_its_run_folder()
     {
         Skip.If(fixture.UnavailableReason is not null, fixture.UnavailableReason);
-        var vm = await VirtualMachine.StartAsync(fixture.Options, log: output.WriteLine);
+        var vm = await fixture.StartAnotherAsync(output.WriteLine); // from the fixture's template: a second guest without a boot
         var qemuPid = vm.QemuPid!.Value;
         IsRunning(qemuPid).Should().BeTrue();
 

@@ -70,15 +70,22 @@ public class VmFixture : IAsyncLifetime
     {
         var gate = BootGate;
         if (gate is null) return await BootAsync(cancellationToken);
+        // Boots take turns. A start from a template is no boot: once one exists, the gate is passed straight through,
+        // so the guests waiting for the first boot then start from its template side by side.
         await gate.WaitAsync(cancellationToken);
-        try
+        if (Templates?.Current is not null) gate.Release();
+        else
         {
-            return await BootAsync(cancellationToken);
+            try
+            {
+                return await BootAsync(cancellationToken);
+            }
+            finally
+            {
+                gate.Release();
+            }
         }
-        finally
-        {
-            gate.Release();
-        }
+        return await BootAsync(cancellationToken);
     }
 
     private async Task<VirtualMachine> BootAsync(CancellationToken cancellationToken)

@@ -274,9 +274,10 @@ public sealed class YakirosCollection : ICollectionFixture<YakirosVmFixture>
 }
 
 /// <summary>
-/// The second guest: the init duties, whose tests wait mostly on YakirOS's own timers (restart gaps, back-off, grace
-/// periods). The guest idles through those waits, so running them beside the other guests costs those little CPU; the
-/// timing checks read the guest's own (kernel) clock, not the host's.
+/// The second guest: the init duties (restarts, back-off, dependency gating, oneshots, reaping) and the health checks,
+/// whose tests wait mostly on YakirOS's own timers (restart gaps, back-off, check intervals). The guest idles through
+/// those waits, so running them beside the other guests costs those little CPU; the timing checks read the guest's own
+/// (kernel) clock, not the host's.
 /// `./run.sh -- xUnit.ParallelizeTestCollections=false` runs the collections one after the other instead.
 /// </summary>
 [CollectionDefinition(Name)]
@@ -286,8 +287,9 @@ public sealed class YakirosTimersCollection : ICollectionFixture<YakirosVmFixtur
 }
 
 /// <summary>
-/// The third guest: the services the boot starts, kept running, swapped, checked and checkpointed (basic, hot-swap,
-/// health, CRIU and the soak smoke). Health checks wait on their intervals, so this guest too idles much of the time.
+/// The third guest: the services the boot starts, kept running, swapped and checkpointed (basic, hot-swap, CRIU, the soak
+/// smoke), and the stop escalation, whose tests wait out YakirOS's 10-s grace period. The classes are spread over the
+/// three guests so that they finish about together on a correct build and on the published one.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class YakirosServicesCollection : ICollectionFixture<YakirosVmFixture>
