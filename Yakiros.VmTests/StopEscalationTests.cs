@@ -21,6 +21,7 @@ public sealed class StopEscalationTests(YakirosVmFixture fixture, ITestOutputHel
         var (vm, ctl) = await GuestAsync();
         await ProbeServices.InstallAsync(vm, ProbeServices.Service("stubborn", "stubborn.cap", ["kernel.memory"], ignoreSigterm: true));
         var before = await ctl.WaitForActiveAsync("stubborn", Scaled(TimeSpan.FromSeconds(15)));
+        await ProbeServices.WaitForStartsAsync(vm, "stubborn", 1, Scaled(TimeSpan.FromSeconds(10)), before.Pid); // it ignores SIGTERM by now
 
         var swap = await HotSwap.UpgradeAsync(vm, ctl, "stubborn", before, Scaled(TimeSpan.FromSeconds(40)));
         var old = await ProbeServices.ProcessAsync(vm, before.Pid!.Value);

@@ -49,6 +49,31 @@ public sealed class SoakTrendTests
         verdict.Degradation.Should().BeFalse();
     }
 
+    // As seen in a default run: another guest saturated the host while the soak smoke sampled, and the client alone
+    // slowed with the latency (latency 188, 156, 145, 176, 202, 196, 256, 372, 391 ms).
+    private static readonly double[] BusyHostLatency = [188, 156, 145, 176, 202, 196, 256, 372, 391];
+
+    [Fact]
+    public void A_latency_rise_that_the_client_alone_shows_too_is_a_busier_host_not_degradation()
+    {
+        double[] alone = [170, 140, 130, 160, 180, 180, 235, 345, 360];
+        var verdict = SoakVerdict.From(BusyHostLatency.Select((latency, i) => Sample(i, latency, alone[i])).ToList());
+
+        verdict.Latency.Grew.Should().BeFalse(verdict.Describe());
+        verdict.Degradation.Should().BeFalse();
+    }
+
+    [Fact]
+    public void The_same_rise_while_the_client_alone_keeps_its_speed_is_degradation()
+    {
+        var verdict = SoakVerdict.From(BusyHostLatency.Select((latency, i) => Sample(i, latency, 140)).ToList());
+
+        verdict.Latency.Grew.Should().BeTrue(verdict.Describe());
+        verdict.Degradation.Should().BeTrue();
+    }
+
+    private static SoakSample Sample(int i, double latency, double alone) => new(TimeSpan.FromSeconds(i), 1924, 10, latency, 0, 5, 0, alone);
+
     [Fact]
     public void Latency_is_not_judged_from_fewer_than_three_samples_a_third()
     {

@@ -38,8 +38,20 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
         return (reply, TimeSpan.FromTicks(long.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture) / 100));
     }
 
-    private static string Client(string command, int seconds) =>
-        $"printf '%s' {ShellQuote.Quote(command)} | timeout {seconds + 1} socat -t{seconds} - UNIX-CONNECT:{SocketPath}";
+    /// <summary>
+    /// The same client as <see cref="SendTimedAsync"/>, started the same way and timed the same way, but writing to
+    /// /dev/null instead of the control socket: how long the guest takes to run the client at all, without PID 1. Under
+    /// emulation that start dominates the latency, and it slows with the host's load.
+    /// </summary>
+    public async Task<TimeSpan> TimeClientAloneAsync(CancellationToken cancellationToken = default)
+    {
+        var result = await shell.SucceedAsync($"s=$(date +%s%N); r=$({Client("status", 5, "/dev/null")}); e=$(date +%s%N); echo $(( e - s ))",
+            TimeSpan.FromSeconds(15), cancellationToken);
+        return TimeSpan.FromTicks(long.Parse(result.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture) / 100);
+    }
+
+    private static string Client(string command, int seconds, string target = $"UNIX-CONNECT:{SocketPath}") =>
+        $"printf '%s' {ShellQuote.Quote(command)} | timeout {seconds + 1} socat -t{seconds} - {target}";
 
     private async Task<string> ReplyOfAsync(string command, TimeSpan limit, CommandResult result, string reply, CancellationToken cancellationToken)
     {

@@ -26,8 +26,9 @@ public static class ProbeServices
     public static Probe Service(string name, string? provides, IEnumerable<string> requires, string body = "", string? lifecycle = null,
         string type = "service", bool ignoreSigterm = false, string? resources = null)
     {
-        var script = new StringBuilder($"DIR={Dir(name)}\nmkdir -p $DIR\necho \"start $(date +%s.%N) $$\" >> $DIR/events\n");
-        if (ignoreSigterm) script.Append("trap '' TERM\n");
+        // A probe that ignores SIGTERM does so before it logs its start: once "start" is in its events, SIGTERM is ignored.
+        var script = new StringBuilder(ignoreSigterm ? "trap '' TERM\n" : "");
+        script.Append($"DIR={Dir(name)}\nmkdir -p $DIR\necho \"start $(date +%s.%N) $$\" >> $DIR/events\n");
         script.Append(body).Append('\n');
         if (type == "service") script.Append("exec sleep infinity\n");
         var toml = new StringBuilder($"""
