@@ -30,7 +30,13 @@ public sealed class ControlRelay(VirtualMachine vm)
     /// <param name="TimedOut">No reply within the limit: the connection stayed open and silent.</param>
     public sealed record Outcome(string Reply, bool TimedOut);
 
-    public async Task<Outcome> SendAsync(string command, TimeSpan limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <paramref name="command"/> and reads the reply until the resolver closes the connection or
+    /// <paramref name="limit"/> passes. When no reply has come after <paramref name="slowAfter"/>, <paramref name="whenSlow"/>
+    /// runs while the wait goes on (it may throw to end the wait: a PID 1 that will never answer).
+    /// </summary>
+    public async Task<Outcome> SendAsync(string command, TimeSpan limit, CancellationToken cancellationToken,
+        TimeSpan? slowAfter = null, Func<CancellationToken, Task>? whenSlow = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(limit);
@@ -40,7 +46,10 @@ public sealed class ControlRelay(VirtualMachine vm)
             var stream = client.GetStream();
             await stream.WriteAsync(Encoding.UTF8.GetBytes(command), deadline.Token);
             using var reply = new MemoryStream();
-            await stream.CopyToAsync(reply, deadline.Token); // the resolver answers and closes the connection
+            var reading = stream.CopyToAsync(reply, deadline.Token); // the resolver answers and closes the connection
+            if (whenSlow is not null && slowAfter is { } after && await Task.WhenAny(reading, Task.Delay(after, deadline.Token)) != reading)
+                await whenSlow(deadline.Token);
+            await reading;
             return new Outcome(Encoding.UTF8.GetString(reply.ToArray()), false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

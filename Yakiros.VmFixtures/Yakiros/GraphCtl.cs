@@ -102,7 +102,7 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
                 }
                 // Blocked on its SIGCHLD pipe is the known freeze: it never comes back, so say so at once.
                 // Busy elsewhere (starting many components, a slow health check) may pass: keep asking until the deadline.
-                catch (Pid1UnresponsiveException e) when (!e.Message.Contains("wchan=pipe_read", StringComparison.Ordinal))
+                catch (Pid1UnresponsiveException e) when (!BlockedOnPipe(e.Message))
                 {
                     busy = e;
                 }
@@ -124,12 +124,24 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
     {
         if (relay is not null)
         {
-            var outcome = await relay.SendAsync("status", DefaultTimeout, cancellationToken);
+            // Slow to answer: a PID 1 blocked on its SIGCHLD pipe never answers (YK-001), so it is named at once; a busy one gets the whole limit.
+            var outcome = await relay.SendAsync("status", DefaultTimeout, cancellationToken, FreezeCheckAfter, async token =>
+            {
+                var pid1 = await DiagnosePid1Async(token);
+                if (BlockedOnPipe(pid1))
+                    throw new Pid1UnresponsiveException($"PID 1 did not answer `status` on {SocketPath} within {FreezeCheckAfter.TotalSeconds:0} s. PID 1: {pid1}");
+            });
             if (outcome.TimedOut) throw await UnresponsiveAsync("status", DefaultTimeout, cancellationToken);
             if (outcome.Reply.Length > 0) return outcome.Reply;
         }
         return await SendAsync("status", cancellationToken: cancellationToken);
     }
+
+    /// <summary>After this long without a `status` reply through the relay, PID 1's kernel state is read (a frozen PID 1 is named at once).</summary>
+    private static readonly TimeSpan FreezeCheckAfter = TimeSpan.FromSeconds(1);
+
+    /// <summary>PID 1's state (<see cref="DiagnosePid1Async"/>) shows it blocked reading a pipe: the SIGCHLD-pipe freeze, which never ends.</summary>
+    private static bool BlockedOnPipe(string pid1) => System.Text.RegularExpressions.Regex.IsMatch(pid1, @"wchan=(anon_)?pipe_read\b");
 
     /// <summary>Waits until <paramref name="component"/> is ACTIVE with a pid and returns its row.</summary>
     public async Task<ComponentStatus> WaitForActiveAsync(string component, TimeSpan timeout, CancellationToken cancellationToken = default) =>
@@ -138,8 +150,11 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
     /// <summary>What PID 1 is doing, from /proc: name, state, kernel wait channel and current syscall.</summary>
     public async Task<string> DiagnosePid1Async(CancellationToken cancellationToken = default)
     {
+        // Shell builtins only: under emulation each program the guest starts costs it about 80 ms, and this runs while PID 1 is slow.
         var probe = await shell.RunAsync(
-            "echo \"comm=$(cat /proc/1/comm) $(grep '^State' /proc/1/status | tr -s '\\t ' ' ') wchan=$(cat /proc/1/wchan) syscall=$(cut -d' ' -f1-3 /proc/1/syscall)\"",
+            "read -r comm < /proc/1/comm; read -r wchan < /proc/1/wchan; read -r s1 s2 s3 _ < /proc/1/syscall; " +
+            "while read -r key value; do [ \"$key\" = State: ] && state=$value; done < /proc/1/status; " +
+            "echo \"comm=$comm State: $state wchan=$wchan syscall=$s1 $s2 $s3\"",
             TimeSpan.FromSeconds(10), cancellationToken);
         return probe.Stdout.Trim();
     }
