@@ -30,12 +30,8 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
     public async Task<(string Reply, TimeSpan Latency)> SendTimedAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var limit = timeout ?? DefaultTimeout;
-        var seconds = Math.Max(1, (int)Math.Ceiling(limit.TotalSeconds));
-        var result = await shell.RunAsync($"s=$(date +%s%N); r=$({Client(command, seconds)}); c=$?; e=$(date +%s%N); echo $(( e - s )); printf '%s' \"$r\"; exit $c",
-            limit + TimeSpan.FromSeconds(10), cancellationToken);
-        var lines = result.Stdout.Split('\n', 2);
-        var reply = await ReplyOfAsync(command, limit, result, lines.ElementAtOrDefault(1) ?? "", cancellationToken);
-        return (reply, TimeSpan.FromTicks(long.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture) / 100));
+        var (result, elapsed, output) = await TimedClientAsync(command, limit, $"UNIX-CONNECT:{SocketPath}", cancellationToken);
+        return (await ReplyOfAsync(command, limit, result, output, cancellationToken), elapsed);
     }
 
     /// <summary>
@@ -45,9 +41,19 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
     /// </summary>
     public async Task<TimeSpan> TimeClientAloneAsync(CancellationToken cancellationToken = default)
     {
-        var result = await shell.SucceedAsync($"s=$(date +%s%N); r=$({Client("status", 5, "/dev/null")}); e=$(date +%s%N); echo $(( e - s ))",
-            TimeSpan.FromSeconds(15), cancellationToken);
-        return TimeSpan.FromTicks(long.Parse(result.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture) / 100);
+        var (result, elapsed, _) = await TimedClientAsync("status", DefaultTimeout, "/dev/null", cancellationToken);
+        return result.Succeeded ? elapsed : throw new GuestCommandFailedException($"Guest command failed: {result.Describe()}", result);
+    }
+
+    /// <summary>Runs the client to <paramref name="target"/> between two reads of the guest's clock: the result, the time between them, and the client's output.</summary>
+    private async Task<(CommandResult Result, TimeSpan Elapsed, string Output)> TimedClientAsync(string command, TimeSpan limit, string target,
+        CancellationToken cancellationToken)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(limit.TotalSeconds));
+        var result = await shell.RunAsync($"s=$(date +%s%N); r=$({Client(command, seconds, target)}); c=$?; e=$(date +%s%N); echo $(( e - s )); printf '%s' \"$r\"; exit $c",
+            limit + TimeSpan.FromSeconds(10), cancellationToken);
+        var lines = result.Stdout.Split('\n', 2);
+        return (result, TimeSpan.FromTicks(long.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture) / 100), lines.ElementAtOrDefault(1) ?? "");
     }
 
     private static string Client(string command, int seconds, string target = $"UNIX-CONNECT:{SocketPath}") =>
@@ -128,8 +134,7 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
             var outcome = await relay.SendAsync("status", DefaultTimeout, cancellationToken, FreezeCheckAfter, async token =>
             {
                 var pid1 = await DiagnosePid1Async(token);
-                if (BlockedOnPipe(pid1))
-                    throw new Pid1UnresponsiveException($"PID 1 did not answer `status` on {SocketPath} within {FreezeCheckAfter.TotalSeconds:0} s. PID 1: {pid1}");
+                if (BlockedOnPipe(pid1)) throw Unresponsive("status", FreezeCheckAfter, pid1);
             });
             if (outcome.TimedOut) throw await UnresponsiveAsync("status", DefaultTimeout, cancellationToken);
             if (outcome.Reply.Length > 0) return outcome.Reply;
@@ -148,19 +153,13 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
         (await WaitForStatusAsync(s => s.Find(component) is { State: "ACTIVE", Pid: not null }, timeout, $"{component} ACTIVE", cancellationToken))[component];
 
     /// <summary>What PID 1 is doing, from /proc: name, state, kernel wait channel and current syscall.</summary>
-    public async Task<string> DiagnosePid1Async(CancellationToken cancellationToken = default)
-    {
-        // Shell builtins only: under emulation each program the guest starts costs it about 80 ms, and this runs while PID 1 is slow.
-        var probe = await shell.RunAsync(
-            "read -r comm < /proc/1/comm; read -r wchan < /proc/1/wchan; read -r s1 s2 s3 _ < /proc/1/syscall; " +
-            "while read -r key value; do [ \"$key\" = State: ] && state=$value; done < /proc/1/status; " +
-            "echo \"comm=$comm State: $state wchan=$wchan syscall=$s1 $s2 $s3\"",
-            TimeSpan.FromSeconds(10), cancellationToken);
-        return probe.Stdout.Trim();
-    }
+    public Task<string> DiagnosePid1Async(CancellationToken cancellationToken = default) => shell.DescribeProcessAsync(1, cancellationToken);
 
     private async Task<Pid1UnresponsiveException> UnresponsiveAsync(string command, TimeSpan limit, CancellationToken cancellationToken) =>
-        new($"PID 1 did not answer `{command}` on {SocketPath} within {limit.TotalSeconds:0} s. PID 1: {await DiagnosePid1Async(cancellationToken)}");
+        Unresponsive(command, limit, await DiagnosePid1Async(cancellationToken));
+
+    private static Pid1UnresponsiveException Unresponsive(string command, TimeSpan limit, string pid1) =>
+        new($"PID 1 did not answer `{command}` on {SocketPath} within {limit.TotalSeconds:0} s. PID 1: {pid1}");
 }
 
 /// <summary>The control socket could not be used.</summary>

@@ -22,7 +22,7 @@ public sealed partial class ResolverLog(GuestShell shell)
     public async Task<double> CursorAsync(CancellationToken cancellationToken = default)
     {
         var last = await shell.SucceedAsync($"{Dmesg} | busybox tail -n 1", CommandTimeout, cancellationToken);
-        return Stamp().Match(last.Stdout) is { Success: true } m ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        return TimeOf(last.Stdout) ?? 0;
     }
 
     /// <summary>The guest's clock of these lines now: seconds since boot (/proc/uptime), to decide on a log line's time plus a period.</summary>
@@ -49,8 +49,11 @@ public sealed partial class ResolverLog(GuestShell shell)
 
     /// <summary>The lines of <paramref name="dmesg"/> stamped after <paramref name="cursor"/>, in their order.</summary>
     public static string LinesAfter(string dmesg, double cursor) =>
-        string.Join('\n', dmesg.Split('\n').Where(l => Stamp().Match(l) is { Success: true } m
-                                                      && double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > cursor));
+        string.Join('\n', dmesg.Split('\n').Where(l => TimeOf(l) > cursor));
+
+    /// <summary>The kernel time a dmesg line is stamped with, or null for a line without a stamp.</summary>
+    private static double? TimeOf(string line) =>
+        Stamp().Match(line) is { Success: true } m ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
 
     /// <summary>The lines after <paramref name="cursor"/> as text, one per line, for evidence and messages.</summary>
     public async Task<string> TextSinceAsync(double cursor, CancellationToken cancellationToken = default) =>

@@ -105,8 +105,7 @@ public static class ProbeServices
         IReadOnlyList<Event> events = [];
         if (await Deadline.UntilAsync(async _ => (events = await EventsAsync(vm, name)).Count(e => e.Kind == kind) >= count, timeout, TimeSpan.FromMilliseconds(200)))
             return events;
-        var seen = pid is null ? "" : (await vm.Shell.RunAsync(
-            $"cd /proc/{pid} && echo \"comm=$(busybox cat comm) wchan=$(busybox cat wchan) $(busybox grep -E '^State' status) cmdline=$(busybox tr '\\0' ' ' < cmdline)\"")).Stdout.Trim();
+        var seen = pid is null ? "" : await vm.Shell.DescribeProcessAsync(pid.Value);
         throw new GuestTimeoutException($"{name} logged {events.Count(e => e.Kind == kind)} of {count} {kind} lines within {timeout.TotalSeconds:0} s" +
                                         (pid is null ? "" : $"; pid {pid}: {(seen.Length > 0 ? seen : "gone")}") +
                                         $"; its events: {string.Join(", ", events)}");
