@@ -34,7 +34,7 @@ public sealed class QemuCommandLineTests
     {
         var append = ValueAfter(QemuCommandLine.Build(Options, Accelerator.Tcg, Image, Run, [], "/sbin/graph-resolver"), "-append");
 
-        append.Split(' ').Should().Contain(["console=ttyS0", "printk.devkmsg=on", "panic=-1", "yakiros.init=/sbin/graph-resolver"]);
+        append.Split(' ').Should().Contain(["console=ttyS0", "printk.devkmsg=on", "transparent_hugepage=never", "panic=-1", "yakiros.init=/sbin/graph-resolver"]);
         Build().Should().Contain("-no-reboot", "a panic must end QEMU, not reboot the guest");
     }
 
