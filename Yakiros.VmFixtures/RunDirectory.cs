@@ -12,18 +12,24 @@ public sealed record RunDirectory(string Path)
     public string QemuPidFile => System.IO.Path.Combine(Path, "qemu.pid");
     /// <summary>When this file exists, the guard leaves QEMU running after the test host exits.</summary>
     public string KeepMarker => System.IO.Path.Combine(Path, "keep");
-    public string OwnerFile => System.IO.Path.Combine(Path, "owner.pid");
 
-    /// <summary>Makes a fresh run folder and removes the folders of runs whose test host is gone.</summary>
+    /// <summary>
+    /// Makes a fresh run folder and removes the folders of runs whose test host is gone. The owner's pid is part of the
+    /// folder's name (<c>run-PID-…</c>), so a folder has its owner from the moment it exists: two test hosts starting
+    /// side by side (two assemblies, an IDE and a terminal) never take each other's new folder for an abandoned one.
+    /// </summary>
     public static RunDirectory Create(string root)
     {
         Directory.CreateDirectory(root);
         RemoveAbandoned(root);
         var run = new RunDirectory(System.IO.Path.Combine(root, $"run-{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]));
         Directory.CreateDirectory(run.Path);
-        File.WriteAllText(run.OwnerFile, Environment.ProcessId.ToString());
         return run;
     }
+
+    /// <summary>The pid of the test host that made the folder <paramref name="path"/>, from its name; null for another name.</summary>
+    public static int? OwnerOf(string path) =>
+        System.IO.Path.GetFileName(path).Split('-') is ["run", var pid, ..] && int.TryParse(pid, out var owner) ? owner : null;
 
     private static void RemoveAbandoned(string root)
     {
@@ -31,7 +37,7 @@ public sealed record RunDirectory(string Path)
         {
             var run = new RunDirectory(dir);
             if (File.Exists(run.KeepMarker)) continue;
-            if (File.Exists(run.OwnerFile) && int.TryParse(File.ReadAllText(run.OwnerFile), out var pid) && Directory.Exists($"/proc/{pid}")) continue;
+            if (OwnerOf(dir) is { } pid && Directory.Exists($"/proc/{pid}")) continue;
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }

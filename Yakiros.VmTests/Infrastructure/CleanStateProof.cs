@@ -88,8 +88,6 @@ public static partial class CleanStateProof
                 if (row.Pid == 2 || row.Parent == 2) return true; // kernel threads
                 if (row.Args.StartsWith("sshd: root@", StringComparison.Ordinal)) return true; // a session of the harness
                 if (row.Parent == 1 && ShellCheck().IsMatch(row.Args)) return true; // PID 1's health or readiness check
-                if (row.Args == "sleep 1" && rows.TryGetValue(row.Parent, out var parent) && parent.Args.Contains("harness-services", StringComparison.Ordinal))
-                    return true;
             }
             return false;
         }
