@@ -201,7 +201,7 @@ public sealed class IsolationTests(YakirosVmFixture fixture, ITestOutputHelper o
         var (vm, ctl) = await GuestAsync();
         await ProbeServices.InstallAsync(vm, ProbeServices.Service("cgroup-victim", "cgroup.victim", ["kernel.memory"]));
         var running = await ctl.WaitForActiveAsync("cgroup-victim", Scaled(TimeSpan.FromSeconds(15)));
-        // Its script has run (only `sleep infinity` is left): killed while a start-up command still ran, the child would keep the cgroup busy.
+        // Its script has run (only `busybox sleep infinity` is left): killed while a start-up command still ran, the child would keep the cgroup busy.
         await ProbeServices.WaitForStartsAsync(vm, "cgroup-victim", 1, Scaled(TimeSpan.FromSeconds(10)), running.Pid);
         const string cgroup = "/sys/fs/cgroup/graph/cgroup-victim";
         var during = (await vm.Shell.SucceedAsync($"cat {cgroup}/cgroup.procs; stat -c 'inode %i' {cgroup}")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -48,7 +48,7 @@ public sealed class PerformanceTests(YakirosVmFixture fixture, ITestOutputHelper
         var (vm, ctl) = await GuestAsync();
         var components = Enumerable.Range(0, StartSamples).Select(i => ($"ready-{i}", GeneratedComponents.Service($"ready-{i}", $"ready.{i}", ["kernel.memory"],
             $"readiness_file = \"/run/yakiros-tests/ready-{i}\"\nreadiness_timeout = 60", "/bin/sh",
-            $"\"-c\", \"touch /run/yakiros-tests/ready-{i}; exec sleep infinity\""))).ToList();
+            $"\"-c\", \"touch /run/yakiros-tests/ready-{i}; exec busybox sleep infinity\""))).ToList();
         await GeneratedComponents.StageAsync(vm, components);
 
         var clock = Stopwatch.StartNew();
@@ -80,7 +80,7 @@ public sealed class PerformanceTests(YakirosVmFixture fixture, ITestOutputHelper
         analysis.Components.Should().Be(GraphSize + Fixture.Components.Count + 1, "the generated graph, the boot components and the kernel pseudo-component");
         Report(Metric.AtMost("graph_resolution_ms", $"Resolution of a {GraphSize}-component graph until every component is ACTIVE", elapsed.TotalMilliseconds, "ms",
             Targets.GraphResolutionSeconds * 1000, Fixture.TimingScale,
-            $"{GraphSize} `sleep infinity` services, gen-i requiring gen-(i-1) and gen-(i/2) ({analysis.TotalDependencies} dependencies), moved into /etc/graph.d " +
+            $"{GraphSize} `busybox sleep infinity` services, gen-i requiring gen-(i-1) and gen-(i/2) ({analysis.TotalDependencies} dependencies), moved into /etc/graph.d " +
             $"with one `mv`; the host's clock from the move to the first `status` with all {GraphSize} ACTIVE (polled about every 250 ms). " +
             "This bounds resolution from above: it includes the inotify reload and 50 process starts",
             nameof(A_graph_of_50_components_with_dependencies_resolves_within_the_target)));

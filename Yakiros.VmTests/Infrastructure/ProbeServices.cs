@@ -30,7 +30,7 @@ public static class ProbeServices
         var script = new StringBuilder(ignoreSigterm ? "trap '' TERM\n" : "");
         script.Append($"DIR={Dir(name)}\nmkdir -p $DIR\necho \"start $(date +%s.%N) $$\" >> $DIR/events\n");
         script.Append(body).Append('\n');
-        if (type == "service") script.Append("exec sleep infinity\n");
+        if (type == "service") script.Append("exec busybox sleep infinity\n");
         var toml = new StringBuilder($"""
             [component]
             name = "{name}"
