@@ -73,17 +73,13 @@ public class VmFixture : IAsyncLifetime
         // Boots take turns. A start from a template is no boot: once one exists, the gate is passed straight through,
         // so the guests waiting for the first boot then start from its template side by side.
         await gate.WaitAsync(cancellationToken);
-        if (Templates?.Current is not null) gate.Release();
-        else
+        try
         {
-            try
-            {
-                return await BootAsync(cancellationToken);
-            }
-            finally
-            {
-                gate.Release();
-            }
+            if (Templates?.Current is null) return await BootAsync(cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
         }
         return await BootAsync(cancellationToken);
     }

@@ -131,14 +131,14 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
         await CleanStateProof.StampAsync(vm, cancellationToken);
         await vm.SnapshotAsync("clean", cancellationToken);
         CleanFingerprint = await CleanStateProof.FingerprintAsync(vm, ctl, cancellationToken);
-        (_provenUnchanged, _fresh) = (false, true);
+        _next = NextStart.Fresh;
         CleanGuests.Publish(await vm.SaveTemplateAsync("clean", Request, new CleanGuestFacts(Boot, CleanFingerprint), cancellationToken));
     }
 
     protected override Task OnStartedFromTemplateAsync(VirtualMachine vm, GuestTemplate template, CancellationToken cancellationToken)
     {
         var facts = (CleanGuestFacts)template.Facts!;
-        (Boot, CleanFingerprint, _provenUnchanged, _fresh) = (facts.Boot, facts.Fingerprint, false, true);
+        (Boot, CleanFingerprint, _next) = (facts.Boot, facts.Fingerprint, NextStart.Fresh);
         HarnessLog.Write($"YakirOS guest started from the clean snapshot of the first boot ({Boot.Describe()})");
         return Task.CompletedTask;
     }
@@ -146,13 +146,21 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
     /// <summary>The clean guest's fingerprint (<see cref="CleanStateProof"/>), taken right after the snapshot.</summary>
     public string CleanFingerprint { get; private set; } = "";
 
-    private bool _provenUnchanged;
+    /// <summary>How the next test gets a clean guest.</summary>
+    private enum NextStart
+    {
+        /// <summary>Restore the clean snapshot.</summary>
+        Restore,
+        /// <summary>The guest has just been started (booted and snapshotted, or from the template) and no test has had it yet.</summary>
+        Fresh,
+        /// <summary>The test that just ended proved that it left the guest as the snapshot has it (a counted skip).</summary>
+        ProvenUnchanged,
+    }
 
-    /// <summary>The guest has just been started (booted and snapshotted, or from the template) and no test has had it yet.</summary>
-    private bool _fresh;
+    private NextStart _next;
 
     /// <summary>The test that just ended left the guest as the snapshot has it (proved): the next test may start without a restore.</summary>
-    public void MarkUnchanged() => _provenUnchanged = true;
+    public void MarkUnchanged() => _next = NextStart.ProvenUnchanged;
 
     private const string ProbeFile = "/etc/graph.d/zz-sigchld-probe.toml";
 
@@ -231,11 +239,11 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
                 HarnessLog.Write($"the guest died ({died.Split('\n')[0]}); booting a fresh one for {category}");
                 vm = await RebootAsync(budget.Token);
             }
-            else if (_fresh)
+            else if (_next == NextStart.Fresh)
             {
                 // just started from the clean snapshot: a restore would give the same guest
             }
-            else if (_provenUnchanged)
+            else if (_next == NextStart.ProvenUnchanged)
             {
                 HarnessTimes.Add(HarnessTimes.RestoreSkipped, TimeSpan.Zero); // the previous test proved it changed nothing
             }
@@ -251,7 +259,7 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
                     vm = await RebootAsync(budget.Token);
                 }
             }
-            (_provenUnchanged, _fresh) = (false, false);
+            _next = NextStart.Restore;
             if (_category != category) HarnessLog.Write($"category {category}: clean guest from the snapshot");
             _category = category;
             return vm;
