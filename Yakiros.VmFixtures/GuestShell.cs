@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Formats.Tar;
 using System.Text;
 using Renci.SshNet;
 using Renci.SshNet.Common;
@@ -137,6 +138,31 @@ public sealed class GuestShell : IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// Runs <paramref name="command"/> and gives each line of its output to <paramref name="onLine"/> as it comes, until
+    /// onLine returns true (the command's process group is then killed) or the command ends: true when onLine said enough,
+    /// false when the command ended first. One channel for a whole wait, where a poll opens one per look.
+    /// </summary>
+    public Task<bool> FollowAsync(string command, Func<string, bool> onLine, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _lifeline.RunAsync($"guest command `{command}`", timeout, cancellationToken, async token =>
+        {
+            // sshd makes each session's shell a process group leader; its pid comes first. (This sshd cannot deliver an
+            // SSH "signal" request: it runs without privilege separation. No `--`: the guest shell's kill reads it as pid 0, its own group.)
+            using var ssh = (await ClientAsync($"`{command}`")).CreateCommand($"echo $$; {command}");
+            var running = ssh.ExecuteAsync(token);
+            using var reader = new StreamReader(ssh.OutputStream, Encoding.UTF8);
+            var group = await reader.ReadLineAsync(token);
+            while (await reader.ReadLineAsync(token) is { } line)
+            {
+                if (!onLine(line)) continue;
+                await RunAsync($"kill -TERM -{group}", TimeSpan.FromSeconds(10), token);
+                await running;
+                return true;
+            }
+            await running;
+            return false;
+        });
+
     /// <summary>Runs a command that must succeed; otherwise throws with its exit code and output.</summary>
     public async Task<CommandResult> SucceedAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -197,6 +223,35 @@ public sealed class GuestShell : IAsyncDisposable
 
     public Task UploadAsync(string text, string guestPath, string? mode = null, CancellationToken cancellationToken = default) =>
         UploadAsync(new MemoryStream(Encoding.UTF8.GetBytes(text)), guestPath, mode, cancellationToken);
+
+    /// <summary>
+    /// Writes text files into <paramref name="guestDirectory"/> (made if missing; emptied first when <paramref name="replace"/>)
+    /// with one guest command: a tar stream unpacked by busybox's static tar. Under emulation a command that starts `cat`
+    /// costs the guest about 70 ms, and a test that installs 100 components would start 100 of them.
+    /// </summary>
+    public async Task UploadFilesAsync(string guestDirectory, IEnumerable<(string Name, string Text)> files, bool replace = false,
+        CancellationToken cancellationToken = default)
+    {
+        using var archive = new MemoryStream();
+        await using (var tar = new TarWriter(archive, TarEntryFormat.Ustar, leaveOpen: true))
+        {
+            foreach (var (name, text) in files)
+            {
+                var entry = new UstarTarEntry(TarEntryType.RegularFile, name)
+                {
+                    DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)),
+                    Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+                    ModificationTime = DateTimeOffset.UtcNow,
+                };
+                await tar.WriteEntryAsync(entry, cancellationToken);
+            }
+        }
+        archive.Position = 0;
+        var directory = ShellQuote.Quote(guestDirectory);
+        var result = await RunAsync($"{(replace ? $"rm -rf {directory} && " : "")}mkdir -p {directory} && busybox tar -x -f - -C {directory}",
+            TimeSpan.FromSeconds(60), cancellationToken, archive);
+        if (!result.Succeeded) throw new GuestCommandFailedException($"Upload to {guestDirectory} failed: {result.Describe()}", result);
+    }
 
     /// <summary>Reads <paramref name="guestPath"/> byte for byte.</summary>
     public Task<byte[]> DownloadAsync(string guestPath, CancellationToken cancellationToken = default, TimeSpan? timeout = null)

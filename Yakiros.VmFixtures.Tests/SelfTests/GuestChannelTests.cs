@@ -83,6 +83,37 @@ public sealed class GuestChannelTests(StandInVmFixture fixture, ITestOutputHelpe
     }
 
     [SkippableFact]
+    public async Task A_followed_command_gives_its_lines_as_they_come_and_is_ended_at_the_line_asked_for()
+    {
+        var seen = new List<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var found = await Vm.Shell.FollowAsync("echo line-1; sleep 1; echo line-2; exec sleep 4343", line =>
+        {
+            seen.Add(line);
+            return line == "line-2";
+        }, TimeSpan.FromSeconds(30));
+        var ended = await Vm.Shell.FollowAsync("echo only", _ => false, TimeSpan.FromSeconds(10));
+
+        found.Should().BeTrue();
+        seen.Should().Equal("line-1", "line-2");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "the follow ends at line-2, not when the command would (it sleeps 4343 s)");
+        ended.Should().BeFalse("a command that ends before its line came gives false");
+        await Vm.Shell.WaitUntilSucceedsAsync("! pgrep -f '^sleep 4343$'", TimeSpan.FromSeconds(5)); // SIGTERM ended the followed command
+    }
+
+    [SkippableFact]
+    public async Task Files_uploaded_together_arrive_with_their_text_and_replace_empties_the_folder_first()
+    {
+        await Vm.Shell.SucceedAsync("mkdir -p /tmp/batch && echo old > /tmp/batch/stale.toml");
+
+        await Vm.Shell.UploadFilesAsync("/tmp/batch", [("a.toml", "name = \"a\"\n"), ("b.sh", "echo ✓ b\n")], replace: true);
+        var listing = await Vm.Shell.SucceedAsync("cd /tmp/batch && for f in *; do printf '%s %s ' \"$f\" \"$(stat -c %a \"$f\")\"; cat \"$f\"; done");
+
+        listing.Stdout.Should().Be("a.toml 644 name = \"a\"\nb.sh 644 echo ✓ b\n");
+    }
+
+    [SkippableFact]
     public async Task Tcp_reaches_a_guest_listener_through_its_forwarded_port()
     {
         await Vm.Shell.SucceedAsync(

@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using Yakiros.VmFixtures.Xunit;
 
 namespace Yakiros.VmFixtures.Tests.SelfTests;
@@ -36,4 +37,11 @@ public sealed class StandInVmFixture : VmFixture
 public sealed class GuestVmCollection : ICollectionFixture<StandInVmFixture>
 {
     public const string Name = "Guest VM";
+}
+
+/// <summary>Runs the <see cref="GuestVmCollection"/> first, then the others by name.</summary>
+public sealed class GuestFirstOrderer : ITestCollectionOrderer
+{
+    public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
+        testCollections.OrderBy(c => c.DisplayName == GuestVmCollection.Name ? 0 : 1).ThenBy(c => c.DisplayName, StringComparer.Ordinal);
 }

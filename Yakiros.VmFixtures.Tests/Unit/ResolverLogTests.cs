@@ -28,4 +28,21 @@ public sealed class ResolverLogTests
         ResolverLog.Parse(ResolverLog.LinesAfter(Dmesg, 35.0)).Should().Equal(
             new ResolverLogLine(35.118442, "INFO", "health check for 'networking' passed"),
             new ResolverLogLine(35.118689, "INFO", "graph stable after 1 iterations (7 components, 14 capabilities)"));
+
+    [Fact]
+    public void A_kmsg_record_becomes_the_dmesg_line_busybox_prints() =>
+        ResolverLog.DmesgLines("6,2114,35118442,-;[91217.216] graph-resolver <INFO> health check for 'networking' passed").Should().Be(
+            "[   35.118442] [91217.216] graph-resolver <INFO> health check for 'networking' passed");
+
+    [Fact]
+    public void A_kmsg_record_is_unescaped_to_utf8_and_each_line_of_it_is_stamped() =>
+        ResolverLog.DmesgLines(@"6,7,1843214,-;If you want:\x0a  \x22\xe2\x9c\x93 local\x5c""").Should().Be(
+            "[    1.843214] If you want:\n[    1.843214]   \"\u2713 local\\\"");
+
+    [Fact]
+    public void The_key_value_lines_after_a_kmsg_record_and_lines_without_a_header_give_nothing()
+    {
+        ResolverLog.DmesgLines(" SUBSYSTEM=virtio").Should().BeEmpty();
+        ResolverLog.DmesgLines("no header here").Should().BeEmpty();
+    }
 }

@@ -35,6 +35,35 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
     }
 
     /// <summary>
+    /// Sends <paramref name="command"/> <paramref name="times"/> times, one after another, each timed as
+    /// <see cref="SendTimedAsync"/> times it (same client, the guest clock read right before and after it), from one guest
+    /// command: no SSH channel between the samples, so a test that loads the guest on purpose holds that load for less time.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Reply, TimeSpan Latency)>> SendTimedRepeatedlyAsync(string command, int times, TimeSpan timeout,
+        CancellationToken cancellationToken = default)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
+        var result = await shell.RunAsync(
+            $"for i in $(seq {times}); do s=$(date +%s%N); r=$({Client(command, seconds)}); c=$?; e=$(date +%s%N); " +
+            $"printf '{SampleMark} %s %s\\n%s\\n' $c $(( e - s )) \"$r\"; done",
+            times * (timeout + TimeSpan.FromSeconds(2)) + TimeSpan.FromSeconds(10), cancellationToken);
+        var samples = new List<(string, TimeSpan)>();
+        foreach (var sample in result.Stdout.Split(SampleMark + " ", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = sample.Split('\n', 2);
+            var (head, reply) = (parts[0].Split(' '), parts.ElementAtOrDefault(1)?.TrimEnd('\n') ?? "");
+            var exit = int.Parse(head[0], System.Globalization.CultureInfo.InvariantCulture);
+            var elapsed = TimeSpan.FromTicks(long.Parse(head[1], System.Globalization.CultureInfo.InvariantCulture) / 100);
+            samples.Add((await ReplyOfAsync(command, timeout, result with { ExitCode = exit, Stdout = reply }, reply, cancellationToken), elapsed));
+        }
+        if (samples.Count != times)
+            throw new GraphCtlException($"{times} timed `{command}` requests gave {samples.Count} samples: {result.Describe()}");
+        return samples;
+    }
+
+    private const string SampleMark = "@@yakiros-sample";
+
+    /// <summary>
     /// The same client as <see cref="SendTimedAsync"/>, started the same way and timed the same way, but writing to
     /// /dev/null instead of the control socket: how long the guest takes to run the client at all, without PID 1. Under
     /// emulation that start dominates the latency, and it slows with the host's load.

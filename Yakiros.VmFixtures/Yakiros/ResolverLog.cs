@@ -59,19 +59,50 @@ public sealed partial class ResolverLog(GuestShell shell)
     public async Task<string> TextSinceAsync(double cursor, CancellationToken cancellationToken = default) =>
         string.Join('\n', (await SinceAsync(cursor, cancellationToken)).Select(l => l.ToString()));
 
-    /// <summary>Polls the log after <paramref name="cursor"/> until <paramref name="done"/> holds; on the deadline, quotes what it read.</summary>
+    /// <summary>
+    /// Waits until <paramref name="done"/> holds for the resolver's lines after <paramref name="cursor"/>, following the
+    /// kernel log as the resolver writes it: one `cat /dev/kmsg` for the whole wait (the buffer so far, then each new
+    /// record as it comes), so the wait ends at the line it waits for, and the guest starts no program per look. The
+    /// lines returned end with the one that decided. On the deadline, quotes what it read.
+    /// </summary>
     public async Task<IReadOnlyList<ResolverLogLine>> WaitForAsync(double cursor, Func<IReadOnlyList<ResolverLogLine>, bool> done, TimeSpan timeout,
         string what, CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<ResolverLogLine> lines = [];
-        await Deadline.PollAsync(async token =>
+        var lines = new List<ResolverLogLine>();
+        var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
+        bool happened;
+        try
         {
-            lines = await SinceAsync(cursor, token);
-            return done(lines);
-        }, timeout, TimeSpan.FromMilliseconds(300),
-            () => $"{what} did not happen within {timeout.TotalSeconds:0} s. The resolver logged since the start:\n" +
-                  GuestConsole.LastLines(string.Join('\n', lines), 40), cancellationToken);
-        return lines;
+            happened = await HarnessTimes.WaitAsync(() => shell.FollowAsync($"exec busybox timeout {seconds} busybox cat /dev/kmsg", record =>
+            {
+                var count = lines.Count;
+                lines.AddRange(Parse(LinesAfter(DmesgLines(record), cursor)));
+                return lines.Count > count && done(lines);
+            }, timeout + CommandTimeout, cancellationToken));
+        }
+        catch (GuestTimeoutException)
+        {
+            happened = false;
+        }
+        return happened ? lines : throw new GuestTimeoutException($"{what} did not happen within {timeout.TotalSeconds:0} s. The resolver logged since the start:\n" +
+                                                                  GuestConsole.LastLines(string.Join('\n', lines), 40));
+    }
+
+    /// <summary>
+    /// One record of /dev/kmsg ("PRIORITY,SEQUENCE,MICROSECONDS,FLAGS;message", where the kernel wrote every byte outside
+    /// printable ASCII, and the backslash, as \xHH) as dmesg's lines: "[seconds.micros] text", one per line of the message.
+    /// The lines after a record that start with a space (KEY=value) belong to it and give nothing.
+    /// </summary>
+    public static string DmesgLines(string record)
+    {
+        var semicolon = record.IndexOf(';');
+        if (record.StartsWith(' ') || semicolon < 0) return "";
+        var fields = record[..semicolon].Split(',');
+        if (fields.Length < 3 || !long.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var micros)) return "";
+        var stamp = $"[{micros / 1_000_000,5}.{micros % 1_000_000:D6}] ";
+        var text = Escaped().Replace(record[(semicolon + 1)..], m => ((char)Convert.ToByte(m.Groups[1].Value, 16)).ToString());
+        var message = System.Text.Encoding.UTF8.GetString(System.Text.Encoding.Latin1.GetBytes(text));
+        return string.Join('\n', message.Split('\n').Select(line => stamp + line));
     }
 
     /// <summary>Parses dmesg lines "[  12.345678] [SSSSS.mmm] graph-resolver &lt;LEVEL&gt; message".</summary>
@@ -79,6 +110,9 @@ public sealed partial class ResolverLog(GuestShell shell)
         dmesg.Split('\n').Select(l => Line().Match(l)).Where(m => m.Success)
             .Select(m => new ResolverLogLine(double.Parse(m.Groups["t"].Value, CultureInfo.InvariantCulture), m.Groups["level"].Value, m.Groups["msg"].Value.TrimEnd()))
             .ToList();
+
+    [GeneratedRegex(@"\\x([0-9a-f]{2})")]
+    private static partial Regex Escaped();
 
     [GeneratedRegex(@"^\[\s*(\d+\.\d+)\]")]
     private static partial Regex Stamp();

@@ -49,12 +49,8 @@ public static class GeneratedComponents
     }
 
     /// <summary>Writes the components to the staging folder (nothing is visible to the resolver yet).</summary>
-    public static async Task StageAsync(VirtualMachine vm, IEnumerable<(string Name, string Toml)> components, CancellationToken cancellationToken = default)
-    {
-        await vm.Shell.SucceedAsync($"rm -rf {Staging} && mkdir -p {Staging}", cancellationToken: cancellationToken);
-        foreach (var (name, toml) in components)
-            await vm.Shell.UploadAsync(toml, $"{Staging}/zz-{name}.toml", cancellationToken: cancellationToken);
-    }
+    public static Task StageAsync(VirtualMachine vm, IEnumerable<(string Name, string Toml)> components, CancellationToken cancellationToken = default) =>
+        vm.Shell.UploadFilesAsync(Staging, components.Select(c => ($"zz-{c.Name}.toml", c.Toml)), replace: true, cancellationToken);
 
     /// <summary>Copies component files that already exist in the guest to the staging folder.</summary>
     public static Task StageFilesAsync(VirtualMachine vm, IEnumerable<string> guestPaths, CancellationToken cancellationToken = default) =>

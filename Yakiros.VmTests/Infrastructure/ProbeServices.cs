@@ -62,8 +62,7 @@ public static class ProbeServices
     /// </summary>
     public static async Task InstallAsync(VirtualMachine vm, params Probe[] probes)
     {
-        await vm.Shell.SucceedAsync($"mkdir -p {Root}");
-        foreach (var probe in probes) await vm.Shell.UploadAsync(probe.Script, $"{Dir(probe.Name)}.sh");
+        await vm.Shell.UploadFilesAsync(Root, probes.Select(p => ($"{p.Name}.sh", p.Script)));
         var ctl = GraphCtl.For(vm);
         foreach (var probe in probes)
         {
