@@ -14,10 +14,16 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
     public const string SocketPath = "/run/graph-resolver.sock";
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Sends one command and returns the reply text (graph-resolver answers every command in text, errors included).</summary>
+    /// <summary>
+    /// Sends one command and returns the reply text (graph-resolver answers every command in text, errors included).
+    /// A command that only reads goes through the <see cref="ControlRelay"/> when the guest runs one (under emulation an
+    /// SSH command that starts sh, timeout and socat costs the guest several times the relay's 16-33 ms); the others,
+    /// and a read the relay could not deliver, go over SSH.
+    /// </summary>
     public async Task<string> SendAsync(string command, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var limit = timeout ?? DefaultTimeout;
+        if (relay is not null && ReadsOnly(command) && await RelayReplyAsync(command, limit, cancellationToken) is { } relayed) return relayed;
         var seconds = Math.Max(1, (int)Math.Ceiling(limit.TotalSeconds));
         var result = await shell.RunAsync(Client(command, seconds), limit + TimeSpan.FromSeconds(10), cancellationToken);
         return await ReplyOfAsync(command, limit, result, result.Stdout, cancellationToken);
@@ -151,24 +157,31 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
         }
     }
 
+    /// <summary>One `status` reply, through the relay when there is one (see <see cref="SendAsync"/>).</summary>
+    private Task<string> StatusReplyAsync(CancellationToken cancellationToken) => SendAsync("status", cancellationToken: cancellationToken);
+
     /// <summary>
-    /// One `status` reply, through the relay when there is one. `status` changes nothing, so when the relay gives no
-    /// reply (it is not running, or the socket refused) the request is simply made again over SSH, which says why.
+    /// The commands that change nothing in the resolver (src/control.c): sent again over SSH when the relay gives no reply
+    /// (it is not running, or the socket refused), so a read may reach the resolver twice, and nothing else may.
     /// </summary>
-    private async Task<string> StatusReplyAsync(CancellationToken cancellationToken)
+    private static bool ReadsOnly(string command) =>
+        command.Split(' ', 2)[0] is "status" or "caps" or "capabilities" or "tree" or "rdeps" or "dot" or "readiness" or "check-cycles" or "analyze"
+            or "validate" or "scc" or "path" or "checkpoint-list";
+
+    /// <summary>
+    /// The reply through the relay; null when the relay gave none (the caller asks over SSH, which says why). PID 1 slow
+    /// to answer is diagnosed after <see cref="FreezeCheckAfter"/>: one blocked on its SIGCHLD pipe never answers (YK-001),
+    /// so it is named at once; a busy one gets the whole limit.
+    /// </summary>
+    private async Task<string?> RelayReplyAsync(string command, TimeSpan limit, CancellationToken cancellationToken)
     {
-        if (relay is not null)
+        var outcome = await relay!.SendAsync(command, limit, cancellationToken, FreezeCheckAfter, async token =>
         {
-            // Slow to answer: a PID 1 blocked on its SIGCHLD pipe never answers (YK-001), so it is named at once; a busy one gets the whole limit.
-            var outcome = await relay.SendAsync("status", DefaultTimeout, cancellationToken, FreezeCheckAfter, async token =>
-            {
-                var pid1 = await DiagnosePid1Async(token);
-                if (BlockedOnPipe(pid1)) throw Unresponsive("status", FreezeCheckAfter, pid1);
-            });
-            if (outcome.TimedOut) throw await UnresponsiveAsync("status", DefaultTimeout, cancellationToken);
-            if (outcome.Reply.Length > 0) return outcome.Reply;
-        }
-        return await SendAsync("status", cancellationToken: cancellationToken);
+            var pid1 = await DiagnosePid1Async(token);
+            if (BlockedOnPipe(pid1)) throw Unresponsive(command, FreezeCheckAfter, pid1);
+        });
+        if (outcome.TimedOut) throw await UnresponsiveAsync(command, limit, cancellationToken);
+        return outcome.Reply.Length > 0 ? outcome.Reply : null;
     }
 
     /// <summary>After this long without a `status` reply through the relay, PID 1's kernel state is read (a frozen PID 1 is named at once).</summary>
