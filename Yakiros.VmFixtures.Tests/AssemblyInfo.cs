@@ -1,4 +1,4 @@
 using Yakiros.VmFixtures.Tests.SelfTests;
 
-// The guest's collection starts first: its boot is the longest thing here, and the unit tests fill the other thread meanwhile.
+// The guests' collections start first: their boots are the longest things here, and the unit tests run while they wait.
 [assembly: TestCollectionOrderer("Yakiros.VmFixtures.Tests.SelfTests." + nameof(GuestFirstOrderer), "Yakiros.VmFixtures.Tests")]

@@ -7,7 +7,7 @@ namespace Yakiros.VmTests;
 
 /// <summary>Step 11, Basic: YakirOS boots as PID 1, loads and starts its graph, and answers on its control socket.</summary>
 [Trait("Category", Categories.Basic)]
-[Collection(YakirosServicesCollection.Name)]
+[Collection(YakirosCollection.Name)]
 public sealed partial class BasicTests(YakirosVmFixture fixture, ITestOutputHelper output) : CategoryTests(fixture, output)
 {
     [GuestFact(ReadsOnly = true)]

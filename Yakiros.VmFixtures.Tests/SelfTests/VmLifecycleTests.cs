@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace Yakiros.VmFixtures.Tests.SelfTests;
 
 /// <summary>A dying guest ends every wait at once with the console's story, and disposal leaves no QEMU behind.</summary>
-[Collection(GuestVmCollection.Name)]
+[Collection(GuestVmLifecycleCollection.Name)]
 [Trait("Category", "Harness")]
 public sealed class VmLifecycleTests(StandInVmFixture fixture, ITestOutputHelper output)
 {

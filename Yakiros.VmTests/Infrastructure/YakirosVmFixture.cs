@@ -273,7 +273,8 @@ public sealed class YakirosVmFixture : VmFixture, IFailureArtifactSource
 
 /// <summary>
 /// The YakirOS categories run in three guests, each a collection with its own <see cref="YakirosVmFixture"/>, side by
-/// side (xUnit runs collections in parallel). This one holds the categories that measure or drive the guest.
+/// side (xUnit runs collections in parallel). This one holds the categories that measure or drive the guest, and the
+/// basic checks of the boot.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class YakirosCollection : ICollectionFixture<YakirosVmFixture>
@@ -295,9 +296,10 @@ public sealed class YakirosTimersCollection : ICollectionFixture<YakirosVmFixtur
 }
 
 /// <summary>
-/// The third guest: the services the boot starts, kept running, swapped and checkpointed (basic, hot-swap, CRIU, the soak
-/// smoke), and the stop escalation, whose tests wait out YakirOS's 10-s grace period. The classes are spread over the
-/// three guests so that they finish about together on a correct build and on the published one.
+/// The third guest: the services the boot starts, swapped and checkpointed (hot-swap, CRIU, the soak smoke), and the
+/// stop escalation, whose tests wait out YakirOS's 10-s grace period. The classes are spread over the three guests so
+/// that they finish about together on a correct build and on the published one (the classes' test seconds summed per
+/// guest, from one run of each: 108 / 117 / 100 on a patched build, 167 / 175 / 174 on the published one).
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class YakirosServicesCollection : ICollectionFixture<YakirosVmFixture>
