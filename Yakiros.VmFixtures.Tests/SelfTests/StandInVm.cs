@@ -59,7 +59,7 @@ public sealed class GuestVmLifecycleCollection : ICollectionFixture<StandInVmFix
 public sealed class GuestFirstOrderer : ITestCollectionOrderer
 {
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
-        testCollections.OrderBy(c => c.DisplayName.StartsWith(GuestVmCollection.Name, StringComparison.Ordinal) ? 0 : 1)
+        testCollections.OrderBy(c => c.DisplayName is GuestVmCollection.Name or GuestVmLifecycleCollection.Name ? 0 : 1)
             .ThenBy(c => c.DisplayName, StringComparer.Ordinal);
 }
 

@@ -50,8 +50,7 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
         var result = await shell.RunAsync(
-            $"for i in $(seq {times}); do s=$(date +%s%N); r=$({Client(command, seconds)}); c=$?; e=$(date +%s%N); " +
-            $"printf '{SampleMark} %s %s\\n%s\\n' $c $(( e - s )) \"$r\"; done",
+            $"for i in $(seq {times}); do {TimedClient(command, seconds)}; printf '{SampleMark} %s %s\\n%s\\n' $c $(( e - s )) \"$r\"; done",
             times * (timeout + TimeSpan.FromSeconds(2)) + TimeSpan.FromSeconds(10), cancellationToken);
         var samples = new List<(string, TimeSpan)>();
         foreach (var sample in result.Stdout.Split(SampleMark + " ", StringSplitOptions.RemoveEmptyEntries))
@@ -59,8 +58,7 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
             var parts = sample.Split('\n', 2);
             var (head, reply) = (parts[0].Split(' '), parts.ElementAtOrDefault(1)?.TrimEnd('\n') ?? "");
             var exit = int.Parse(head[0], System.Globalization.CultureInfo.InvariantCulture);
-            var elapsed = TimeSpan.FromTicks(long.Parse(head[1], System.Globalization.CultureInfo.InvariantCulture) / 100);
-            samples.Add((await ReplyOfAsync(command, timeout, result with { ExitCode = exit, Stdout = reply }, reply, cancellationToken), elapsed));
+            samples.Add((await ReplyOfAsync(command, timeout, result with { ExitCode = exit, Stdout = reply }, reply, cancellationToken), Nanoseconds(head[1])));
         }
         if (samples.Count != times)
             throw new GraphCtlException($"{times} timed `{command}` requests gave {samples.Count} samples: {result.Describe()}");
@@ -85,11 +83,17 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
         CancellationToken cancellationToken)
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(limit.TotalSeconds));
-        var result = await shell.RunAsync($"s=$(date +%s%N); r=$({Client(command, seconds, target)}); c=$?; e=$(date +%s%N); echo $(( e - s )); printf '%s' \"$r\"; exit $c",
+        var result = await shell.RunAsync($"{TimedClient(command, seconds, target)}; echo $(( e - s )); printf '%s' \"$r\"; exit $c",
             limit + TimeSpan.FromSeconds(10), cancellationToken);
         var lines = result.Stdout.Split('\n', 2);
-        return (result, TimeSpan.FromTicks(long.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture) / 100), lines.ElementAtOrDefault(1) ?? "");
+        return (result, Nanoseconds(lines[0]), lines.ElementAtOrDefault(1) ?? "");
     }
+
+    /// <summary>The client between two reads of the guest's clock (ns): leaves the reply in $r, its exit status in $c, the times in $s and $e.</summary>
+    private static string TimedClient(string command, int seconds, string target = $"UNIX-CONNECT:{SocketPath}") =>
+        $"s=$(date +%s%N); r=$({Client(command, seconds, target)}); c=$?; e=$(date +%s%N)";
+
+    private static TimeSpan Nanoseconds(string text) => TimeSpan.FromTicks(long.Parse(text, System.Globalization.CultureInfo.InvariantCulture) / 100);
 
     private static string Client(string command, int seconds, string target = $"UNIX-CONNECT:{SocketPath}") =>
         $"printf '%s' {ShellQuote.Quote(command)} | timeout {seconds + 1} socat -t{seconds} - {target}";
@@ -137,7 +141,7 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
             {
                 try
                 {
-                    last = GraphStatus.Parse(await StatusReplyAsync(deadline.Token));
+                    last = GraphStatus.Parse(await SendAsync("status", cancellationToken: deadline.Token)); // through the relay, see SendAsync
                     busy = null;
                     if (condition(last)) return last;
                 }
@@ -156,9 +160,6 @@ public sealed class GraphCtl(GuestShell shell, ControlRelay? relay = null)
                 (busy is not null ? $"At the end: {busy.Message}" : $"Last status:\n{last?.Raw ?? "(none)"}"));
         }
     }
-
-    /// <summary>One `status` reply, through the relay when there is one (see <see cref="SendAsync"/>).</summary>
-    private Task<string> StatusReplyAsync(CancellationToken cancellationToken) => SendAsync("status", cancellationToken: cancellationToken);
 
     /// <summary>
     /// The commands that change nothing in the resolver (src/control.c): sent again over SSH when the relay gives no reply
